@@ -1,0 +1,138 @@
+//! Command-line interface: clap types only, no logic. Each `///` is the help text.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::env_vars;
+
+/// Sign in with your company identity and run coding agents against a Databricks gateway.
+///
+/// gw signs you in at your identity provider (browser, or device code over SSH), exchanges
+/// the ID token for a short-lived Databricks token, keeps it in the OS keyring (or a private
+/// file) and refreshes it silently. Start with `gw login`, then `gw claude` (alias `claude-db`).
+#[derive(Debug, Parser)]
+#[command(name = "gw", version, propagate_version = true, max_term_width = 100)]
+pub struct Cli {
+    /// Profile to use [default: `default_profile`, else the only profile, else `default`]
+    #[arg(long, global = true, env = env_vars::GW_PROFILE, value_name = "NAME")]
+    pub profile: Option<String>,
+
+    /// Config file [default: $GW_CONFIG, else the user config dir's gw/config.toml]
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+
+    /// Where tokens are kept: the OS keyring with a file fallback, only the keyring, or only a file
+    #[arg(long, global = true, env = env_vars::GW_TOKEN_STORE, value_enum, default_value_t = StoreChoice::Auto, value_name = "STORE")]
+    pub store: StoreChoice,
+
+    /// Print diagnostics on stderr (-v decisions, -vv details); never prints a secret
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StoreChoice {
+    /// The OS keyring; a private file when no keyring is available (said once on stderr)
+    Auto,
+    /// Only the OS keyring; fail when it is unavailable
+    Keyring,
+    /// Only a private file in the user's state directory
+    File,
+}
+
+impl StoreChoice {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StoreChoice::Auto => "auto",
+            StoreChoice::Keyring => "keyring",
+            StoreChoice::File => "file",
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Sign in now (browser; prints who signed in and until when)
+    Login(LoginArgs),
+    /// Print a valid Databricks token on stdout (for scripts and credential helpers)
+    ///
+    /// Returns the cached token when it has at least --min-ttl seconds left, else refreshes
+    /// silently, else signs in (unless --no-login). Prints the bare token and a newline.
+    Token(TokenArgs),
+    /// Run a command with the profile's Databricks credentials in its environment
+    ///
+    /// Sets DATABRICKS_HOST, DATABRICKS_TOKEN, GW_EXEC_PROFILE, GW_CONFIG and GW_TOKEN_STORE,
+    /// then replaces gw with the command (Unix) so its exit code is yours.
+    Exec(ExecArgs),
+    /// Show the profile, who is signed in, when the token expires and where it is kept
+    Status(JsonArgs),
+    /// Remove this profile's tokens from every store
+    Logout,
+    /// Config file helpers
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Print shell completions (bash, zsh, fish, powershell, elvish)
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// Do not open a browser; print the sign-in URL to open yourself
+    #[arg(long)]
+    pub no_browser: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TokenArgs {
+    /// Print {"token","token_type","expires_in","expires_at"} instead of the bare token
+    #[arg(long)]
+    pub json: bool,
+    /// Only check the cache (no network, no sign-in): exit 0 if a token has --min-ttl left, else 1
+    #[arg(long)]
+    pub check: bool,
+    /// Seconds the token must still be valid for
+    #[arg(long, value_name = "SECS", default_value_t = crate::session::DEFAULT_MIN_TTL)]
+    pub min_ttl: u64,
+    /// Never start an interactive sign-in; exit 3 when one is needed
+    #[arg(long)]
+    pub no_login: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// What the environment is prepared for
+    #[arg(long, value_enum, default_value_t = Target::Generic)]
+    pub target: Target,
+    /// The command and its arguments (after `--`)
+    #[arg(last = true, required = true, value_name = "CMD")]
+    pub command: Vec<OsString>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Target {
+    /// DATABRICKS_HOST and DATABRICKS_TOKEN
+    Generic,
+    /// The Databricks CLI and SDKs: DATABRICKS_HOST and DATABRICKS_TOKEN
+    Databricks,
+}
+
+#[derive(Debug, Args)]
+pub struct JsonArgs {
+    /// Machine-readable output
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print the path of the config file gw uses
+    Path,
+}

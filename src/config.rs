@@ -1,0 +1,532 @@
+//! The TOML config: schema, loading, validation, and profile resolution (SPEC "Config").
+//!
+//! Everything is validated up front, before any store or network is touched, so that a config
+//! mistake is always exit 2 with a message naming the key and the file.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use url::Url;
+
+use crate::error::UserError;
+
+const HINT: &str = "fix the file (every key is documented in config.example.toml), or write a new one with `gw config init --force`";
+
+/// The file as written (serde schema).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    default_profile: Option<String>,
+    ca_file: Option<PathBuf>,
+    #[serde(default)]
+    profiles: BTreeMap<String, RawProfile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProfile {
+    databricks_host: String,
+    #[serde(default)]
+    gateway: Gateway,
+    model: Option<String>,
+    models: Option<RawModels>,
+    service_principal_client_id: Option<String>,
+    idp: RawIdp,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawModels {
+    opus: Option<String>,
+    sonnet: Option<String>,
+    haiku: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawIdp {
+    kind: IdpKind,
+    tenant_id: Option<String>,
+    client_id: Option<String>,
+    issuer: Option<String>,
+    scopes: Option<Vec<String>>,
+    redirect_uri: Option<String>,
+    redirect_port: Option<u16>,
+}
+
+/// Which IdP a profile signs in at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IdpKind {
+    /// Microsoft Entra ID (v2.0 endpoint of one tenant).
+    Azure,
+    /// Any OpenID Connect provider with discovery.
+    Oidc,
+    /// The Databricks workspace's own OAuth (U2M); no external IdP and no exchange.
+    Databricks,
+}
+
+/// The gateway route Claude Code talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+pub enum Gateway {
+    #[default]
+    #[serde(rename = "serving-endpoints")]
+    ServingEndpoints,
+    #[serde(rename = "ai-gateway")]
+    AiGateway,
+}
+
+impl Gateway {
+    /// The path segment under the workspace host.
+    pub fn path(self) -> &'static str {
+        match self {
+            Gateway::ServingEndpoints => "serving-endpoints",
+            Gateway::AiGateway => "ai-gateway",
+        }
+    }
+}
+
+/// A loaded and validated config file.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub path: PathBuf,
+    pub default_profile: Option<String>,
+    pub ca_file: Option<PathBuf>,
+    pub profiles: BTreeMap<String, Profile>,
+}
+
+/// One profile, resolved: every default filled in, every URL checked.
+#[derive(Debug, Clone)]
+pub struct Profile {
+    pub name: String,
+    /// The workspace URL without a trailing slash, e.g. `https://adb-1.2.azuredatabricks.net`.
+    pub databricks_host: String,
+    pub gateway: Gateway,
+    /// Model per Claude family; `None` when the profile names no model.
+    pub models: Option<Models>,
+    pub service_principal_client_id: Option<String>,
+    pub idp: IdpSettings,
+}
+
+/// The endpoint (or model service) name for each Claude family.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Models {
+    pub opus: String,
+    pub sonnet: String,
+    pub haiku: String,
+}
+
+/// How to sign in: one descriptor for every kind, so one PKCE engine serves them all.
+#[derive(Debug, Clone)]
+pub struct IdpSettings {
+    pub kind: IdpKind,
+    /// The exact issuer string ID tokens must carry (for `databricks`, the workspace's OAuth base).
+    pub issuer: String,
+    /// Where the provider's metadata is published.
+    pub discovery_url: String,
+    pub client_id: String,
+    pub scopes: Vec<String>,
+    pub redirect: Redirect,
+}
+
+/// The loopback redirect URI and which ports it may use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Redirect {
+    /// The URI with `{port}` where the port goes.
+    pub template: String,
+    pub ports: Ports,
+}
+
+/// The port choice for the loopback listener.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ports {
+    /// Any free port the OS hands out.
+    Ephemeral,
+    /// Exactly these, tried in order (the IdP registered exact ports).
+    List(Vec<u16>),
+}
+
+impl Redirect {
+    /// The redirect URI for a bound port.
+    pub fn uri(&self, port: u16) -> String {
+        self.template.replace("{port}", &port.to_string())
+    }
+
+    /// The host the browser will be sent to (`localhost`, `127.0.0.1`, `[::1]`).
+    pub fn host(&self) -> String {
+        Url::parse(&self.uri(1))
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_owned))
+            .unwrap_or_default()
+    }
+
+    /// The path the callback arrives on.
+    pub fn path(&self) -> String {
+        Url::parse(&self.uri(1))
+            .map(|u| u.path().to_owned())
+            .unwrap_or_else(|_| "/".into())
+    }
+}
+
+impl Profile {
+    /// A stable key for this profile's tokens: a hash over everything that decides which
+    /// tokens are valid here, so that a config change can never reuse stale tokens.
+    pub fn cache_key(&self) -> String {
+        let mut scopes = self.idp.scopes.clone();
+        scopes.sort();
+        let mut h = Sha256::new();
+        for part in [
+            format!("{:?}", self.idp.kind),
+            self.idp.issuer.clone(),
+            self.idp.client_id.clone(),
+            scopes.join(" "),
+            self.databricks_host.clone(),
+            self.service_principal_client_id.clone().unwrap_or_default(),
+        ] {
+            h.update(part.as_bytes());
+            h.update([0]);
+        }
+        let digest = h.finalize();
+        let hex: String = digest.iter().take(10).map(|b| format!("{b:02x}")).collect();
+        format!("{}-{hex}", sanitize(&self.name))
+    }
+}
+
+fn sanitize(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(40)
+        .collect()
+}
+
+impl Config {
+    /// Read and validate the config at `path`.
+    pub fn load(path: &Path) -> Result<Config, UserError> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(UserError::config(
+                    format!("no config file at `{}`", path.display()),
+                    "run `gw config init` to write one, or point `--config`/`GW_CONFIG` at yours",
+                ));
+            }
+            Err(e) => {
+                return Err(UserError::config(
+                    format!("cannot read config `{}`: {e}", path.display()),
+                    "check the file's permissions",
+                ));
+            }
+        };
+        Self::parse(&text, path)
+    }
+
+    /// Validate config text; `path` is only used in messages.
+    pub fn parse(text: &str, path: &Path) -> Result<Config, UserError> {
+        let raw: RawConfig = toml::from_str(text).map_err(|e| {
+            let msg = e.message().trim().to_owned();
+            let at = e
+                .span()
+                .map(|s| format!(" (line {})", line_of(text, s.start)))
+                .unwrap_or_default();
+            UserError::config(
+                format!("invalid config `{}`{at}: {msg}", path.display()),
+                HINT,
+            )
+        })?;
+        let bad = |key: &str, why: String| {
+            UserError::config(
+                format!("invalid config `{}`: `{key}` {why}", path.display()),
+                HINT,
+            )
+        };
+        let mut profiles = BTreeMap::new();
+        for (name, p) in raw.profiles {
+            let profile = resolve_profile(&name, p)
+                .map_err(|(key, why)| bad(&format!("profiles.{name}.{key}"), why))?;
+            profiles.insert(name, profile);
+        }
+        if let Some(d) = &raw.default_profile
+            && !profiles.contains_key(d)
+        {
+            return Err(bad(
+                "default_profile",
+                format!("names `{d}`, which is not a profile"),
+            ));
+        }
+        let ca_file = raw.ca_file.map(|f| {
+            if f.is_relative() {
+                path.parent().unwrap_or(Path::new(".")).join(f)
+            } else {
+                f
+            }
+        });
+        Ok(Config {
+            path: path.to_owned(),
+            default_profile: raw.default_profile,
+            ca_file,
+            profiles,
+        })
+    }
+
+    /// Pick the profile: the requested one, else `default_profile`, else the only one, else
+    /// `default`.
+    pub fn profile(&self, requested: Option<&str>) -> Result<&Profile, UserError> {
+        let name = match requested {
+            Some(n) => n.to_owned(),
+            None => match (&self.default_profile, self.profiles.len()) {
+                (Some(d), _) => d.clone(),
+                (None, 1) => self.profiles.keys().next().cloned().unwrap_or_default(),
+                _ => "default".to_owned(),
+            },
+        };
+        self.profiles.get(&name).ok_or_else(|| {
+            let known: Vec<_> = self.profiles.keys().map(|k| format!("`{k}`")).collect();
+            UserError::config(
+                format!("no profile `{name}` in `{}`", self.path.display()),
+                if known.is_empty() {
+                    "add a `[profiles.<name>]` table, or run `gw config init`".to_owned()
+                } else {
+                    format!("choose one of {} with `--profile`", known.join(", "))
+                },
+            )
+        })
+    }
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].matches('\n').count() + 1
+}
+
+type KeyError = (&'static str, String);
+
+fn resolve_profile(name: &str, p: RawProfile) -> Result<Profile, KeyError> {
+    let host = checked_url(&p.databricks_host).map_err(|e| ("databricks_host", e))?;
+    let databricks_host = host.trim_end_matches('/').to_owned();
+    let idp = resolve_idp(p.idp, &databricks_host)?;
+    let models = match (p.model, p.models) {
+        (m, Some(ms)) => {
+            let pick = |v: Option<String>, key: &'static str| {
+                v.or_else(|| m.clone()).ok_or((
+                    key,
+                    "is missing: set it, or set `model` for every family".to_owned(),
+                ))
+            };
+            Some(Models {
+                opus: pick(ms.opus, "models.opus")?,
+                sonnet: pick(ms.sonnet, "models.sonnet")?,
+                haiku: pick(ms.haiku, "models.haiku")?,
+            })
+        }
+        (Some(m), None) => Some(Models {
+            opus: m.clone(),
+            sonnet: m.clone(),
+            haiku: m,
+        }),
+        (None, None) => None,
+    };
+    if let Some(sp) = &p.service_principal_client_id
+        && sp.trim().is_empty()
+    {
+        return Err(("service_principal_client_id", "is empty".into()));
+    }
+    Ok(Profile {
+        name: name.to_owned(),
+        databricks_host,
+        gateway: p.gateway,
+        models,
+        service_principal_client_id: p.service_principal_client_id,
+        idp,
+    })
+}
+
+fn resolve_idp(raw: RawIdp, databricks_host: &str) -> Result<IdpSettings, KeyError> {
+    let forbid = |v: &Option<String>, key: &'static str, kind: &str| match v {
+        Some(_) => Err((key, format!("does not apply to kind = \"{kind}\""))),
+        None => Ok(()),
+    };
+    let (issuer, discovery_url, client_id, default_scopes, default_redirect) = match raw.kind {
+        IdpKind::Azure => {
+            forbid(&raw.issuer, "idp.issuer", "azure")?;
+            let tenant = raw.tenant_id.ok_or((
+                "idp.tenant_id",
+                "is required for kind = \"azure\"".to_owned(),
+            ))?;
+            if !is_guid(&tenant) {
+                return Err((
+                    "idp.tenant_id",
+                    format!(
+                        "must be the directory (tenant) ID, a GUID, not `{tenant}`: \
+                         Databricks federation needs one exact issuer"
+                    ),
+                ));
+            }
+            let issuer = format!("https://login.microsoftonline.com/{tenant}/v2.0");
+            let discovery = format!("{issuer}/.well-known/openid-configuration");
+            let client_id = raw
+                .client_id
+                .ok_or(("idp.client_id", "is required".to_owned()))?;
+            (
+                issuer,
+                discovery,
+                client_id,
+                oidc_scopes(),
+                "http://localhost:{port}",
+            )
+        }
+        IdpKind::Oidc => {
+            forbid(&raw.tenant_id, "idp.tenant_id", "oidc")?;
+            let issuer = raw
+                .issuer
+                .ok_or(("idp.issuer", "is required for kind = \"oidc\"".to_owned()))?;
+            checked_url(&issuer).map_err(|e| ("idp.issuer", e))?;
+            let discovery = format!(
+                "{}/.well-known/openid-configuration",
+                issuer.trim_end_matches('/')
+            );
+            let client_id = raw
+                .client_id
+                .ok_or(("idp.client_id", "is required".to_owned()))?;
+            (
+                issuer,
+                discovery,
+                client_id,
+                oidc_scopes(),
+                "http://127.0.0.1:{port}/callback",
+            )
+        }
+        IdpKind::Databricks => {
+            forbid(&raw.tenant_id, "idp.tenant_id", "databricks")?;
+            forbid(&raw.issuer, "idp.issuer", "databricks")?;
+            let issuer = format!("{databricks_host}/oidc");
+            let discovery = format!("{issuer}/.well-known/oauth-authorization-server");
+            let client_id = raw.client_id.unwrap_or_else(|| "databricks-cli".to_owned());
+            (
+                issuer,
+                discovery,
+                client_id,
+                vec!["all-apis".to_owned(), "offline_access".to_owned()],
+                "http://localhost:{port}",
+            )
+        }
+    };
+    if client_id.trim().is_empty() {
+        return Err(("idp.client_id", "is empty".into()));
+    }
+    let scopes = raw.scopes.unwrap_or(default_scopes);
+    if raw.kind != IdpKind::Databricks && !scopes.iter().any(|s| s == "openid") {
+        return Err((
+            "idp.scopes",
+            "must include `openid`: gw needs an ID token to exchange".into(),
+        ));
+    }
+    if let Some(bad) = scopes.iter().find(|s| s.is_empty() || s.contains(' ')) {
+        return Err(("idp.scopes", format!("has an invalid scope `{bad}`")));
+    }
+    let template = raw
+        .redirect_uri
+        .unwrap_or_else(|| default_redirect.to_owned());
+    let ports = match (raw.redirect_port, raw.kind) {
+        (Some(0), _) => return Err(("idp.redirect_port", "must not be 0".into())),
+        (Some(p), _) => Ports::List(vec![p]),
+        (None, IdpKind::Databricks) if !template.contains("{port}") => Ports::Ephemeral,
+        (None, IdpKind::Databricks) => Ports::List((8020..=8040).collect()),
+        (None, _) => Ports::Ephemeral,
+    };
+    let redirect = check_redirect(&template, ports).map_err(|e| ("idp.redirect_uri", e))?;
+    Ok(IdpSettings {
+        kind: raw.kind,
+        issuer,
+        discovery_url,
+        client_id,
+        scopes,
+        redirect,
+    })
+}
+
+fn oidc_scopes() -> Vec<String> {
+    ["openid", "profile", "email", "offline_access"]
+        .map(String::from)
+        .to_vec()
+}
+
+/// A redirect template must be `http` to a loopback host; a fixed port in it pins the port.
+fn check_redirect(template: &str, ports: Ports) -> Result<Redirect, String> {
+    let probe = template.replace("{port}", "1");
+    let url = Url::parse(&probe).map_err(|e| format!("`{template}` is not a URL: {e}"))?;
+    if url.scheme() != "http" || !is_loopback_host(&url) {
+        return Err(format!(
+            "`{template}` must be an http:// loopback URI (127.0.0.1, [::1] or localhost)"
+        ));
+    }
+    if template.contains("{port}") {
+        return Ok(Redirect {
+            template: template.to_owned(),
+            ports,
+        });
+    }
+    // A template with its own port: that port, unless `redirect_port` overrides it.
+    let fixed = url
+        .port()
+        .ok_or_else(|| format!("`{template}` has neither `{{port}}` nor a port number"))?;
+    let ports = match ports {
+        Ports::List(p) if p.len() == 1 => p,
+        _ => vec![fixed],
+    };
+    let with_placeholder = template.replacen(&format!(":{fixed}"), ":{port}", 1);
+    Ok(Redirect {
+        template: with_placeholder,
+        ports: Ports::List(ports),
+    })
+}
+
+/// `https://` always; `http://` only for loopback hosts. Returns the URL as written.
+pub fn checked_url(s: &str) -> Result<String, String> {
+    let url = Url::parse(s).map_err(|e| format!("`{s}` is not a URL: {e}"))?;
+    match url.scheme() {
+        "https" => {}
+        "http" if is_loopback_host(&url) => {}
+        "http" => {
+            return Err(format!(
+                "`{s}` must use https:// (http:// is only allowed for loopback hosts)"
+            ));
+        }
+        other => return Err(format!("`{s}` has scheme `{other}`; use https://")),
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(format!("`{s}` has no host"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(format!("`{s}` must not have a query or fragment"));
+    }
+    Ok(s.to_owned())
+}
+
+/// Whether a URL's host is 127.0.0.0/8, ::1 or `localhost`.
+pub fn is_loopback_host(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
+        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
+        None => false,
+    }
+}
+
+fn is_guid(s: &str) -> bool {
+    let parts: Vec<_> = s.split('-').collect();
+    parts.iter().map(|p| p.len()).eq([8, 4, 4, 4, 12])
+        && parts
+            .iter()
+            .all(|p| p.chars().all(|c| c.is_ascii_hexdigit()))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,351 @@
+//! The one-shot loopback redirect listener (RFC 8252 §7.3).
+//!
+//! - Binds loopback only: `127.0.0.1`, and `::1` too when the redirect names `localhost`.
+//! - Each connection is read in its own task, so an idle pre-connect blocks nothing.
+//! - A request is considered only if its `Host` is the exact `host:port` gw redirected to
+//!   (DNS rebinding) and its path is the redirect path; anything else (`/favicon.ico`) gets a
+//!   404 without consuming the callback.
+//! - `state` must match (constant time); a missing or wrong one is answered 400 and the
+//!   listener keeps waiting, so a forged request can neither finish nor abort the login.
+//! - With the right `state`, an `iss` (RFC 9207) other than the issuer aborts the login, as
+//!   does a missing `iss` when the provider announced it sends one.
+//! - The first request with the right `state` ends the wait; the listener then closes.
+
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::time::Duration;
+
+use thiserror::Error;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+
+use crate::config::{Ports, Redirect};
+use crate::idp::id_token::constant_time_eq;
+use crate::secret::Secret;
+
+const MAX_HEAD: usize = 8 * 1024;
+const READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Why no authorization code arrived.
+#[derive(Debug, Error)]
+pub enum CallbackError {
+    #[error("cannot listen on {what}: {source}")]
+    Bind {
+        what: String,
+        source: std::io::Error,
+    },
+    #[error("no sign-in completed within {0} s")]
+    Timeout(u64),
+    #[error("the identity provider refused the sign-in: {error}{}", .description.as_ref().map(|d| format!(": {d}")).unwrap_or_default())]
+    Denied {
+        error: String,
+        description: Option<String>,
+    },
+    #[error(
+        "the sign-in response names issuer `{got}`, not `{expected}` (RFC 9207 mix-up defence)"
+    )]
+    IssuerMismatch { expected: String, got: String },
+    #[error("the sign-in response has no `iss` although the provider announced it (RFC 9207)")]
+    IssuerMissing,
+    #[error("the sign-in response has neither `code` nor `error`")]
+    NoCode,
+}
+
+/// A bound listener, ready to receive the redirect.
+pub struct Listener {
+    sockets: Vec<TcpListener>,
+    port: u16,
+    host: String,
+    path: String,
+    redirect_uri: String,
+}
+
+impl Listener {
+    /// Bind per the redirect's host and port choice.
+    pub async fn bind(redirect: &Redirect) -> Result<Listener, CallbackError> {
+        let host = redirect.host();
+        let candidates: Vec<u16> = match &redirect.ports {
+            Ports::Ephemeral => vec![0],
+            Ports::List(list) => list.clone(),
+        };
+        let mut last_err = None;
+        for port in candidates {
+            match bind_host(&host, port).await {
+                Ok((sockets, port)) => {
+                    return Ok(Listener {
+                        sockets,
+                        port,
+                        host: format!("{host}:{port}").to_ascii_lowercase(),
+                        path: redirect.path(),
+                        redirect_uri: redirect.uri(port),
+                    });
+                }
+                Err(e) => last_err = Some((port, e)),
+            }
+        }
+        let (port, source) = last_err.unwrap_or((0, std::io::Error::other("no port to try")));
+        Err(CallbackError::Bind {
+            what: if matches!(redirect.ports, Ports::List(ref l) if l.len() > 1) {
+                format!("any of the redirect ports (last tried {host}:{port})")
+            } else {
+                format!("{host}:{port}")
+            },
+            source,
+        })
+    }
+
+    /// The exact redirect URI to send in the authorization request.
+    pub fn redirect_uri(&self) -> &str {
+        &self.redirect_uri
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Wait for the one valid callback and return its authorization code.
+    pub async fn wait(
+        self,
+        state: &Secret,
+        issuer: &str,
+        iss_required: bool,
+        timeout: Duration,
+    ) -> Result<Secret, CallbackError> {
+        let (tx, mut rx) = mpsc::channel::<(String, TcpStream)>(16);
+        let mut tasks = JoinSet::new();
+        for socket in self.sockets {
+            let tx = tx.clone();
+            tasks.spawn(async move {
+                let mut readers = JoinSet::new();
+                loop {
+                    let stream = match socket.accept().await {
+                        Ok((stream, _)) => stream,
+                        Err(_) => {
+                            tokio::time::sleep(Duration::from_millis(20)).await;
+                            continue;
+                        }
+                    };
+                    let tx = tx.clone();
+                    readers.spawn(async move {
+                        if let Ok(Some((head, stream))) = read_head(stream).await {
+                            let _ = tx.send((head, stream)).await;
+                        }
+                    });
+                    while readers.try_join_next().is_some() {}
+                }
+            });
+        }
+        drop(tx);
+        let outcome = tokio::time::timeout(timeout, async {
+            while let Some((head, mut stream)) = rx.recv().await {
+                let verdict = judge(&head, &self.host, &self.path, state, issuer, iss_required);
+                let (status, page) = verdict.page();
+                let _ = respond(&mut stream, status, &page).await;
+                if let Verdict::Done(result) = verdict {
+                    return Some(result);
+                }
+            }
+            None
+        })
+        .await;
+        tasks.abort_all();
+        while tasks.join_next().await.is_some() {}
+        match outcome {
+            Ok(Some(result)) => result,
+            _ => Err(CallbackError::Timeout(timeout.as_secs())),
+        }
+    }
+}
+
+async fn bind_host(host: &str, port: u16) -> std::io::Result<(Vec<TcpListener>, u16)> {
+    let v4 = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    let v6 = SocketAddr::from((Ipv6Addr::LOCALHOST, port));
+    match host {
+        "[::1]" => {
+            let l = TcpListener::bind(v6).await?;
+            let port = l.local_addr()?.port();
+            Ok((vec![l], port))
+        }
+        "localhost" => {
+            let l4 = TcpListener::bind(v4).await?;
+            let port = l4.local_addr()?.port();
+            let mut all = vec![l4];
+            // `localhost` may resolve to ::1 first; listen there too when IPv6 is available.
+            if let Ok(l6) = TcpListener::bind(SocketAddr::from((Ipv6Addr::LOCALHOST, port))).await {
+                all.push(l6);
+            }
+            Ok((all, port))
+        }
+        _ => {
+            let ip: Ipv4Addr = host.parse().unwrap_or(Ipv4Addr::LOCALHOST);
+            let addr = if ip.is_loopback() {
+                SocketAddr::from((ip, port))
+            } else {
+                v4
+            };
+            let l = TcpListener::bind(addr).await?;
+            let port = l.local_addr()?.port();
+            Ok((vec![l], port))
+        }
+    }
+}
+
+/// Read a request head (up to the blank line), bounded in size and time.
+async fn read_head(mut stream: TcpStream) -> std::io::Result<Option<(String, TcpStream)>> {
+    let mut buf = Vec::with_capacity(1024);
+    let mut chunk = [0u8; 1024];
+    let read = tokio::time::timeout(READ_TIMEOUT, async {
+        loop {
+            let n = stream.read(&mut chunk).await?;
+            if n == 0 {
+                return Ok::<bool, std::io::Error>(false);
+            }
+            buf.extend_from_slice(&chunk[..n]);
+            if buf.windows(4).any(|w| w == b"\r\n\r\n") {
+                return Ok(true);
+            }
+            if buf.len() > MAX_HEAD {
+                return Ok(false);
+            }
+        }
+    })
+    .await;
+    match read {
+        Ok(Ok(true)) => Ok(Some((String::from_utf8_lossy(&buf).into_owned(), stream))),
+        Ok(Ok(false)) if buf.len() > MAX_HEAD => {
+            let _ = respond(&mut stream, 431, "Request header too large.").await;
+            Ok(None)
+        }
+        _ => Ok(None),
+    }
+}
+
+/// What to do with one request.
+#[derive(Debug)]
+enum Verdict {
+    /// Not the callback (wrong host, path or state): answer and keep waiting.
+    Ignore(u16, &'static str),
+    /// The callback: answer and finish with this result.
+    Done(Result<Secret, CallbackError>),
+}
+
+impl Verdict {
+    fn page(&self) -> (u16, String) {
+        match self {
+            Verdict::Ignore(status, msg) => (*status, (*msg).to_owned()),
+            Verdict::Done(Ok(_)) => (
+                200,
+                "Signed in. You may close this tab and return to the terminal.".to_owned(),
+            ),
+            Verdict::Done(Err(e)) => (
+                400,
+                format!("Sign-in failed: {e}. Return to the terminal for details."),
+            ),
+        }
+    }
+}
+
+/// Decide what a request head means. Pure, so every rule is unit-tested.
+fn judge(
+    head: &str,
+    expected_host: &str,
+    expected_path: &str,
+    state: &Secret,
+    issuer: &str,
+    iss_required: bool,
+) -> Verdict {
+    let mut lines = head.split("\r\n");
+    let request_line = lines.next().unwrap_or("");
+    let mut parts = request_line.split(' ');
+    let (method, target) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+    let host = lines
+        .take_while(|l| !l.is_empty())
+        .filter_map(|l| l.split_once(':'))
+        .find(|(k, _)| k.trim().eq_ignore_ascii_case("host"))
+        .map(|(_, v)| v.trim().to_ascii_lowercase());
+    if host.as_deref() != Some(expected_host) {
+        return Verdict::Ignore(400, "Unexpected Host header.");
+    }
+    if method != "GET" {
+        return Verdict::Ignore(405, "Method not allowed.");
+    }
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    if path != expected_path {
+        return Verdict::Ignore(404, "Not found.");
+    }
+    let mut params = std::collections::HashMap::new();
+    for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
+        if params.insert(k.into_owned(), v.into_owned()).is_some() {
+            return Verdict::Ignore(400, "Repeated parameter.");
+        }
+    }
+    let state_ok = params
+        .get("state")
+        .is_some_and(|s| constant_time_eq(s.as_bytes(), state.expose().as_bytes()));
+    if !state_ok {
+        return Verdict::Ignore(
+            400,
+            "This response does not belong to the sign-in gw started.",
+        );
+    }
+    match params.get("iss") {
+        Some(iss) if iss != issuer => {
+            return Verdict::Done(Err(CallbackError::IssuerMismatch {
+                expected: issuer.to_owned(),
+                got: iss.clone(),
+            }));
+        }
+        None if iss_required => return Verdict::Done(Err(CallbackError::IssuerMissing)),
+        _ => {}
+    }
+    if let Some(error) = params.get("error") {
+        let description = params
+            .get("error_description")
+            .map(|d| d.lines().next().unwrap_or("").chars().take(300).collect());
+        return Verdict::Done(Err(CallbackError::Denied {
+            error: error.chars().take(100).collect(),
+            description,
+        }));
+    }
+    match params.remove("code") {
+        Some(code) if !code.is_empty() => Verdict::Done(Ok(Secret::new(code))),
+        _ => Verdict::Done(Err(CallbackError::NoCode)),
+    }
+}
+
+async fn respond(stream: &mut TcpStream, status: u16, message: &str) -> std::io::Result<()> {
+    let reason = match status {
+        200 => "OK",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        431 => "Request Header Fields Too Large",
+        _ => "Bad Request",
+    };
+    let body = format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>gw</title></head>\
+         <body><p>{}</p></body></html>",
+        html_escape(message)
+    );
+    let head = format!(
+        "HTTP/1.1 {status} {reason}\r\ncontent-type: text/html; charset=utf-8\r\n\
+         content-length: {}\r\ncache-control: no-store\r\nreferrer-policy: no-referrer\r\n\
+         content-security-policy: default-src 'none'\r\nx-content-type-options: nosniff\r\n\
+         connection: close\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await?;
+    stream.write_all(body.as_bytes()).await?;
+    stream.flush().await?;
+    stream.shutdown().await
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+#[cfg(test)]
+mod tests;

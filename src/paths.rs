@@ -1,0 +1,110 @@
+//! Where gw keeps things, resolved once from the platform's conventions (`directories`).
+//!
+//! - config: `--config`, else `$GW_CONFIG`, else `<config dir>/gw/config.toml`
+//! - tokens (file store) and locks: `<state dir>/gw` (Linux `$XDG_STATE_HOME/gw`, else
+//!   `~/.local/state/gw`; other platforms: the local data dir)
+//! - discovery metadata and JWKS: `<cache dir>/gw`
+//!
+//! Never a shared temp dir: these hold secrets or decide which keys are trusted.
+
+use std::path::{Path, PathBuf};
+
+use crate::env_vars;
+use crate::error::UserError;
+
+#[derive(Debug, Clone)]
+pub struct Paths {
+    pub config: PathBuf,
+    /// Token files, lock files, the keyring verdict. Created 0700.
+    pub state_dir: PathBuf,
+    /// Discovery documents and JWKS. Created 0700.
+    pub cache_dir: PathBuf,
+}
+
+impl Paths {
+    /// Resolve every path; `config` is `--config` when given.
+    pub fn resolve(config: Option<&Path>) -> Result<Paths, UserError> {
+        let base = directories::BaseDirs::new().ok_or_else(|| {
+            UserError::config(
+                "cannot find the home directory",
+                "set `HOME` (or pass `--config`)",
+            )
+        })?;
+        let config = match config {
+            Some(p) => p.to_owned(),
+            None => match std::env::var_os(env_vars::GW_CONFIG).filter(|v| !v.is_empty()) {
+                Some(p) => PathBuf::from(p),
+                None => default_config_path(&base),
+            },
+        };
+        let state_root = base
+            .state_dir()
+            .unwrap_or_else(|| base.data_local_dir())
+            .to_owned();
+        Ok(Paths {
+            config,
+            state_dir: state_root.join("gw"),
+            cache_dir: base.cache_dir().join("gw"),
+        })
+    }
+
+    /// Where `gw config init` writes when nothing else is said.
+    pub fn default_config() -> Option<PathBuf> {
+        directories::BaseDirs::new().map(|b| default_config_path(&b))
+    }
+}
+
+fn default_config_path(base: &directories::BaseDirs) -> PathBuf {
+    base.config_dir().join("gw").join("config.toml")
+}
+
+/// Create `dir` (and parents) with mode 0700 on Unix, and tighten it if it exists wider.
+pub fn private_dir(dir: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)?;
+        let meta = std::fs::symlink_metadata(dir)?;
+        if meta.file_type().is_symlink() || !meta.is_dir() {
+            return Err(std::io::Error::other(format!(
+                "`{}` is not a directory",
+                dir.display()
+            )));
+        }
+        if meta.permissions().mode() & 0o077 != 0 {
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+        }
+        Ok(())
+    }
+    #[cfg(not(unix))]
+    {
+        std::fs::create_dir_all(dir)
+    }
+}
+
+/// Write `bytes` to `path` atomically: a 0600 temp file in the same directory, fsync, rename.
+/// A reader sees the old file or the new one, never a mix; a symlink at `path` is replaced,
+/// not followed.
+pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    private_dir(dir)?;
+    let mut tmp = tempfile::Builder::new().prefix(".tmp-").tempfile_in(dir)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        tmp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    #[cfg(unix)]
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}

@@ -1,0 +1,52 @@
+//! [`Secret`]: a value that must never reach a log line, an error message or a panic.
+//!
+//! `Debug` prints `Secret([redacted])`; there is no `Display`. The value is reached only
+//! through [`Secret::expose`], whose every call marks a place where the secret leaves gw's
+//! hands on purpose (an HTTP form body, stdout of `gw token`, a child's environment, a store).
+
+use serde::{Deserialize, Serialize};
+
+/// A secret string (token, code, verifier, refresh token).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The secret value.
+    ///
+    /// # Security
+    /// Every call is a deliberate disclosure: use it only to send the value where it is meant
+    /// to go, never to format it into a message.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_never_shows_the_value() {
+        let s = Secret::new("canary-123");
+        assert_eq!(format!("{s:?}"), "Secret([redacted])");
+        assert_eq!(format!("{:?}", Some(&s)), "Some(Secret([redacted]))");
+    }
+
+    #[test]
+    fn serde_is_transparent() {
+        let s: Secret = serde_json::from_str("\"abc\"").unwrap();
+        assert_eq!(s.expose(), "abc");
+        assert_eq!(serde_json::to_string(&s).unwrap(), "\"abc\"");
+    }
+}

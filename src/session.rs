@@ -1,0 +1,567 @@
+//! "Give me a Databricks token that lives at least this long": the orchestration.
+//!
+//! Decision list ([`obtain`]):
+//! 1. The cached Databricks token has at least `min_ttl` left → return it. No lock, no
+//!    network (the warm path).
+//! 2. Take the key's lock, then re-read the store: another process may have refreshed.
+//! 3. An IdP refresh token is cached → refresh grant (with `openid`), save a rotated refresh
+//!    token at once, validate the new ID token (§12.2: same `iss`, `sub`), exchange, save.
+//!    A dead refresh token (`invalid_grant`) or a refresh without an ID token falls through,
+//!    after dropping the dead token from the store.
+//! 4. Login allowed → interactive login, validate the ID token (with nonce), save the IdP
+//!    session, exchange, save. Not allowed → exit 3.
+//!
+//! A freshly obtained token is returned even when it lives shorter than `min_ttl`.
+
+use std::time::Duration;
+
+use anyhow::Context as _;
+
+use crate::config::{Config, IdpKind, Profile};
+use crate::error::UserError;
+use crate::exchange::{self, DatabricksToken};
+use crate::http::Http;
+use crate::idp::browser::OpenUrl;
+use crate::idp::browser_login;
+use crate::idp::discovery::{self, DocCache, ProviderMetadata};
+use crate::idp::id_token::{self, Expected, IdTokenError};
+use crate::idp::token_endpoint::{self, Answer, TokenError, TokenResponse};
+use crate::paths::Paths;
+use crate::secret::Secret;
+use crate::time::{Freshness, freshness, now_unix, rfc3339, unix};
+use crate::token_store::{Identity, KeyLock, StoredTokens, TokenStore};
+use crate::{debug, env_vars, info};
+
+/// Default `--min-ttl`: a token handed out lives at least this long.
+pub const DEFAULT_MIN_TTL: u64 = 300;
+const DEFAULT_LOGIN_TIMEOUT: u64 = 300;
+
+/// Everything a session needs, resolved once by `main`.
+pub struct Context<'a> {
+    pub config: &'a Config,
+    pub profile: &'a Profile,
+    pub paths: &'a Paths,
+    pub store: &'a dyn TokenStore,
+}
+
+/// How to sign in when a sign-in is needed.
+pub enum Login<'a> {
+    /// Not allowed (`--no-login`): exit 3 instead.
+    Never,
+    /// Browser (Authorization Code + PKCE), opened by this opener.
+    Browser(&'a dyn OpenUrl),
+}
+
+/// What the caller needs.
+pub struct Request<'a> {
+    pub min_ttl: u64,
+    pub login: Login<'a>,
+    /// `gw login`: sign in even if cached tokens are fine.
+    pub force_login: bool,
+}
+
+impl Context<'_> {
+    pub fn key(&self) -> String {
+        self.profile.cache_key()
+    }
+
+    fn lock_dir(&self) -> std::path::PathBuf {
+        self.paths.state_dir.join("tokens")
+    }
+
+    fn load(&self) -> anyhow::Result<Option<StoredTokens>> {
+        self.store.load(&self.key()).map_err(|e| {
+            anyhow::Error::new(UserError::failure(
+                e.to_string(),
+                "check the token store, or run `gw logout` and sign in again",
+            ))
+        })
+    }
+
+    fn save(&self, rec: &mut StoredTokens, lock: &KeyLock) -> anyhow::Result<()> {
+        rec.updated_at = now_unix();
+        self.store.save(&self.key(), rec, lock).map_err(|e| {
+            anyhow::Error::new(UserError::failure(
+                format!("cannot save tokens: {e}"),
+                "check free disk space and permissions of the token store (`gw status`)",
+            ))
+        })
+    }
+}
+
+/// Step 1 only: the cached token if it has `min_ttl` left. Never locks, never networks.
+pub fn cached(
+    ctx: &Context<'_>,
+    min_ttl: u64,
+    now: u64,
+) -> anyhow::Result<Option<DatabricksToken>> {
+    let rec = ctx.load()?;
+    Ok(rec.and_then(|r| fresh_token(&r, min_ttl, now)))
+}
+
+fn fresh_token(rec: &StoredTokens, min_ttl: u64, now: u64) -> Option<DatabricksToken> {
+    let t = rec.databricks.as_ref()?;
+    let f = freshness(t.expires_at, now, min_ttl);
+    debug!("cached Databricks token: {f}");
+    (f == Freshness::Fresh).then(|| t.clone())
+}
+
+/// Steps 1–4: a token that lives at least `min_ttl` (or a fresh one), signing in if allowed.
+pub fn obtain(ctx: &Context<'_>, req: &Request<'_>) -> anyhow::Result<DatabricksToken> {
+    if !req.force_login
+        && let Some(t) = cached(ctx, req.min_ttl, now_unix())?
+    {
+        return Ok(t);
+    }
+    let patience = login_timeout() + Duration::from_secs(30);
+    let lock = KeyLock::acquire(&ctx.lock_dir(), &ctx.key(), patience, || {
+        eprintln!(
+            "Waiting for another gw process that is signing in to profile `{}`…",
+            ctx.profile.name
+        );
+    })
+    .with_context(|| {
+        format!(
+            "cannot lock the token cache of profile `{}`",
+            ctx.profile.name
+        )
+    })?;
+    let mut rec = ctx
+        .load()?
+        .unwrap_or_else(|| StoredTokens::new(&ctx.profile.name));
+    if !req.force_login
+        && let Some(t) = fresh_token(&rec, req.min_ttl, now_unix())
+    {
+        info!("another process refreshed the token meanwhile");
+        return Ok(t);
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        let http = Http::new(ctx.config.ca_file.as_deref()).map_err(|e| {
+            UserError::config(
+                e.to_string(),
+                format!("fix `ca_file` in `{}`", ctx.config.path.display()),
+            )
+        })?;
+        let flow = Flow {
+            ctx,
+            http,
+            docs: DocCache::new(&ctx.paths.cache_dir),
+            lock: &lock,
+        };
+        if !req.force_login && rec.refresh_token.is_some() {
+            match flow.refresh(&mut rec).await? {
+                Refreshed::Token(t) => return Ok(t),
+                Refreshed::NeedsLogin(why) => {
+                    rec.refresh_token = None;
+                    ctx.save(&mut rec, &lock)?;
+                    match req.login {
+                        Login::Never => {}
+                        _ => eprintln!(
+                            "The saved sign-in can no longer be used ({why}); signing in again."
+                        ),
+                    }
+                }
+            }
+        }
+        match &req.login {
+            Login::Never => Err(UserError::login_required(
+                format!(
+                    "profile `{}` needs an interactive sign-in",
+                    ctx.profile.name
+                ),
+                "run `gw login` (or `gw login --device` on a machine without a browser)",
+            )
+            .into()),
+            Login::Browser(opener) => flow.login(&mut rec, *opener).await,
+        }
+    })
+}
+
+/// The browser sign-in timeout (`GW_LOGIN_TIMEOUT`, default 300 s).
+pub fn login_timeout() -> Duration {
+    let secs = std::env::var(env_vars::GW_LOGIN_TIMEOUT)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|s| *s > 0)
+        .unwrap_or(DEFAULT_LOGIN_TIMEOUT);
+    Duration::from_secs(secs)
+}
+
+enum Refreshed {
+    Token(DatabricksToken),
+    NeedsLogin(String),
+}
+
+/// One network-using run of the decision list, with the lock held.
+struct Flow<'a> {
+    ctx: &'a Context<'a>,
+    http: Http,
+    docs: DocCache,
+    lock: &'a KeyLock,
+}
+
+impl Flow<'_> {
+    fn profile(&self) -> &Profile {
+        self.ctx.profile
+    }
+
+    async fn metadata(&self) -> anyhow::Result<ProviderMetadata> {
+        discovery::metadata(&self.http, &self.docs, &self.profile().idp, now_unix())
+            .await
+            .map_err(|e| {
+                let hint = match e {
+                    discovery::DiscoveryError::IssuerMismatch { .. } => format!(
+                        "set `idp.issuer` in `{}` to the provider's exact issuer",
+                        self.ctx.config.path.display()
+                    ),
+                    _ => "check the issuer in the config, your network and proxy (`HTTPS_PROXY`), then run `gw doctor`".to_owned(),
+                };
+                UserError::failure(format!("cannot load the identity provider's metadata: {e}"), hint).into()
+            })
+    }
+
+    /// Step 3.
+    async fn refresh(&self, rec: &mut StoredTokens) -> anyhow::Result<Refreshed> {
+        let meta = self.metadata().await?;
+        let idp = &self.profile().idp;
+        let Some(refresh_token) = rec.refresh_token.clone() else {
+            return Ok(Refreshed::NeedsLogin("no refresh token".into()));
+        };
+        let scope = idp.scopes.join(" ");
+        info!("refreshing the sign-in at {}", meta.token_endpoint);
+        let answer = token_endpoint::post::<TokenResponse>(
+            &self.http,
+            &meta.token_endpoint,
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", refresh_token.expose()),
+                ("client_id", &idp.client_id),
+                ("scope", &scope),
+            ],
+        )
+        .await;
+        let answer = match answer {
+            Ok(a) => a,
+            Err(e) if is_dead_grant(&e) => return Ok(Refreshed::NeedsLogin(e.to_string())),
+            Err(e) => {
+                return Err(UserError::failure(
+                    format!("cannot refresh the sign-in: {e}"),
+                    "try again; if it persists run `gw login`",
+                )
+                .into());
+            }
+        };
+        // A rotated refresh token is saved before anything else can fail.
+        if let Some(new) = &answer.body.refresh_token {
+            rec.refresh_token = Some(new.clone());
+            self.ctx.save(rec, self.lock)?;
+            debug!("saved the rotated refresh token");
+        }
+        if idp.kind == IdpKind::Databricks {
+            let token = self.u2m_token(&answer)?;
+            rec.databricks = Some(token.clone());
+            self.ctx.save(rec, self.lock)?;
+            return Ok(Refreshed::Token(token));
+        }
+        let Some(id_token) = answer.body.id_token.clone() else {
+            return Ok(Refreshed::NeedsLogin(
+                "the identity provider returned no ID token on refresh".into(),
+            ));
+        };
+        let claims = match self
+            .verify(&meta, &id_token, None, server_now(&answer))
+            .await
+        {
+            Ok(c) => c,
+            Err(e) => {
+                return Ok(Refreshed::NeedsLogin(format!(
+                    "the refreshed ID token was refused: {e:#}"
+                )));
+            }
+        };
+        if let Some(prev) = &rec.identity
+            && (prev.iss != claims.iss || prev.sub != claims.sub)
+        {
+            return Ok(Refreshed::NeedsLogin(
+                "the refreshed ID token is for another user".into(),
+            ));
+        }
+        rec.identity = Some(identity_of(&claims));
+        let token = self.exchange(&id_token).await?;
+        rec.databricks = Some(token.clone());
+        self.ctx.save(rec, self.lock)?;
+        info!("refreshed; token valid until {}", rfc3339(token.expires_at));
+        Ok(Refreshed::Token(token))
+    }
+
+    /// Step 4 (browser).
+    async fn login(
+        &self,
+        rec: &mut StoredTokens,
+        opener: &dyn OpenUrl,
+    ) -> anyhow::Result<DatabricksToken> {
+        let meta = self.metadata().await?;
+        let idp = &self.profile().idp;
+        let done = browser_login::login(&self.http, idp, &meta, opener, login_timeout())
+            .await
+            .map_err(|e| UserError::failure(
+                format!("sign-in failed: {e}"),
+                "run `gw login` to try again (`gw login --device` if no browser can reach this machine)",
+            ))?;
+        self.finish_login(rec, &meta, done.answer, done.nonce).await
+    }
+
+    async fn finish_login(
+        &self,
+        rec: &mut StoredTokens,
+        meta: &ProviderMetadata,
+        answer: Answer<TokenResponse>,
+        nonce: Option<Secret>,
+    ) -> anyhow::Result<DatabricksToken> {
+        let idp = &self.profile().idp;
+        *rec = StoredTokens::new(&self.profile().name);
+        rec.refresh_token = answer.body.refresh_token.clone();
+        if idp.kind == IdpKind::Databricks {
+            let token = self.u2m_token(&answer)?;
+            rec.identity = Some(identity_of_databricks_token(&token, &meta.issuer));
+            rec.databricks = Some(token.clone());
+            self.ctx.save(rec, self.lock)?;
+            announce(rec, &token);
+            return Ok(token);
+        }
+        let id_token = answer.body.id_token.clone().ok_or_else(|| {
+            UserError::failure(
+                "the identity provider returned no ID token",
+                "make sure `idp.scopes` includes `openid`",
+            )
+        })?;
+        let claims = self
+            .verify(
+                meta,
+                &id_token,
+                nonce.as_ref().map(Secret::expose),
+                server_now(&answer),
+            )
+            .await?;
+        rec.identity = Some(identity_of(&claims));
+        // Keep the IdP session even if the exchange fails, so a retry needs no browser.
+        self.ctx.save(rec, self.lock)?;
+        let token = self.exchange(&id_token).await?;
+        rec.databricks = Some(token.clone());
+        self.ctx.save(rec, self.lock)?;
+        announce(rec, &token);
+        Ok(token)
+    }
+
+    /// Verify an ID token, refetching the JWKS once (rate-limited) when its key is unknown.
+    async fn verify(
+        &self,
+        meta: &ProviderMetadata,
+        id_token: &Secret,
+        nonce: Option<&str>,
+        now: u64,
+    ) -> anyhow::Result<id_token::Claims> {
+        let idp = &self.profile().idp;
+        let expected = Expected {
+            issuer: &idp.issuer,
+            client_id: &idp.client_id,
+            nonce,
+        };
+        let keys_err = |e: discovery::DiscoveryError| {
+            UserError::failure(
+                format!("cannot load the identity provider's keys: {e}"),
+                "check your network, then run `gw doctor`",
+            )
+        };
+        let (keys, fetched) = discovery::keys(&self.http, &self.docs, meta, now_unix())
+            .await
+            .map_err(keys_err)?;
+        let result = id_token::verify(id_token.expose(), &keys, &expected, now);
+        let result = match result {
+            Err(IdTokenError::UnknownKey(_))
+                if !fetched.from_network && now_unix().saturating_sub(fetched.fetched_at) >= 60 =>
+            {
+                info!("ID token key not in the cached JWKS; fetching it again (key rotation)");
+                let url = meta.jwks_uri.clone().unwrap_or_default();
+                self.docs.forget(&url);
+                let (keys, _) = discovery::keys(&self.http, &self.docs, meta, now_unix())
+                    .await
+                    .map_err(keys_err)?;
+                id_token::verify(id_token.expose(), &keys, &expected, now)
+            }
+            other => other,
+        };
+        result.map_err(|e| {
+            UserError::failure(
+                format!("the ID token was refused: {e}"),
+                format!(
+                    "check `idp.issuer` and `idp.client_id` in `{}`, then run `gw login`",
+                    self.ctx.config.path.display()
+                ),
+            )
+            .into()
+        })
+    }
+
+    async fn exchange(&self, id_token: &Secret) -> anyhow::Result<DatabricksToken> {
+        let p = self.profile();
+        info!(
+            "exchanging the ID token at {}",
+            exchange::endpoint(&p.databricks_host)
+        );
+        let answer = exchange::exchange(
+            &self.http,
+            &p.databricks_host,
+            id_token,
+            p.service_principal_client_id.as_deref(),
+            now_unix(),
+        )
+        .await
+        .map_err(|e| exchange_error(e, p))?;
+        Ok(answer.body)
+    }
+
+    /// For `kind = "databricks"` the token endpoint's access token is the Databricks token.
+    fn u2m_token(&self, answer: &Answer<TokenResponse>) -> anyhow::Result<DatabricksToken> {
+        let access = answer.body.access_token.clone().ok_or_else(|| {
+            UserError::failure(
+                "the workspace returned no access token",
+                "run `gw login` again",
+            )
+        })?;
+        let lifetime = answer.body.expires_in.unwrap_or(exchange::DEFAULT_LIFETIME);
+        Ok(DatabricksToken {
+            access_token: access,
+            token_type: answer
+                .body
+                .token_type
+                .clone()
+                .unwrap_or_else(|| "Bearer".into()),
+            expires_at: now_unix() + lifetime,
+            lifetime,
+        })
+    }
+}
+
+/// The IdP's clock, from the response that carried the token (local clock if absent).
+fn server_now<T>(answer: &Answer<T>) -> u64 {
+    answer.server_date.map(unix).unwrap_or_else(now_unix)
+}
+
+fn is_dead_grant(e: &TokenError) -> bool {
+    matches!(
+        e.oauth_error(),
+        Some("invalid_grant" | "interaction_required" | "login_required" | "consent_required")
+    )
+}
+
+fn identity_of(c: &id_token::Claims) -> Identity {
+    Identity {
+        name: c.display_name(),
+        iss: c.iss.clone(),
+        sub: c.sub.clone(),
+    }
+}
+
+/// For U2M the access token is a JWT issued by the workspace; its `sub` names the user.
+/// Read for display only: the token came straight from the workspace over TLS.
+fn identity_of_databricks_token(t: &DatabricksToken, issuer: &str) -> Identity {
+    use base64::Engine;
+    let sub = t
+        .access_token
+        .expose()
+        .split('.')
+        .nth(1)
+        .and_then(|p| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(p.trim_end_matches('='))
+                .ok()
+        })
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        .and_then(|v| v.get("sub").and_then(|s| s.as_str()).map(str::to_owned))
+        .unwrap_or_else(|| "unknown".into());
+    Identity {
+        name: sub.clone(),
+        iss: issuer.to_owned(),
+        sub,
+    }
+}
+
+fn announce(rec: &StoredTokens, token: &DatabricksToken) {
+    let who = rec.identity.as_ref().map_or("unknown", |i| i.name.as_str());
+    eprintln!(
+        "Signed in to profile `{}` as {who}; Databricks token valid until {}.",
+        rec.profile,
+        rfc3339(token.expires_at)
+    );
+}
+
+fn exchange_error(e: TokenError, p: &Profile) -> anyhow::Error {
+    let policy = format!(
+        "ask your Databricks account admin to check the federation policy: issuer `{}`, audience `{}` (`gw-admin setup-federation`)",
+        p.idp.issuer, p.idp.client_id
+    );
+    let hint = match &e {
+        TokenError::Rejected {
+            status: 400 | 401 | 403,
+            ..
+        } => policy,
+        TokenError::Rejected { .. } => {
+            "try again later; if it persists, run `gw doctor`".to_owned()
+        }
+        TokenError::Unexpected { .. } => format!(
+            "the workspace or a proxy in front of it failed; try again later and check `databricks_host` (`{}`)",
+            p.databricks_host
+        ),
+        TokenError::Http(_) => {
+            "check `databricks_host`, your network and proxy (`HTTPS_PROXY`), then run `gw doctor`"
+                .to_owned()
+        }
+    };
+    UserError::failure(format!("the Databricks token exchange failed: {e}"), hint).into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exchange::DatabricksToken;
+
+    fn rec_with(expires_at: u64) -> StoredTokens {
+        let mut r = StoredTokens::new("p");
+        r.databricks = Some(DatabricksToken {
+            access_token: Secret::new("t"),
+            token_type: "Bearer".into(),
+            expires_at,
+            lifetime: 3600,
+        });
+        r
+    }
+
+    #[test]
+    fn only_a_token_with_min_ttl_left_is_served_from_cache() {
+        assert!(fresh_token(&rec_with(1300), 300, 1000).is_some());
+        assert!(fresh_token(&rec_with(1299), 300, 1000).is_none());
+        assert!(fresh_token(&StoredTokens::new("p"), 0, 1000).is_none());
+    }
+
+    #[test]
+    fn only_dead_grants_send_the_user_back_to_the_browser() {
+        let rejected = |error: &str| TokenError::Rejected {
+            url: "u".into(),
+            status: 400,
+            error: error.into(),
+            description: None,
+        };
+        assert!(is_dead_grant(&rejected("invalid_grant")));
+        assert!(is_dead_grant(&rejected("interaction_required")));
+        assert!(!is_dead_grant(&rejected("invalid_client")));
+        assert!(!is_dead_grant(&TokenError::Unexpected {
+            url: "u".into(),
+            detail: "502".into()
+        }));
+    }
+}

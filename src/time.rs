@@ -1,0 +1,75 @@
+//! Wall-clock helpers: Unix seconds, RFC 3339, and the pure freshness decision.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// Seconds since the Unix epoch.
+pub fn unix(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+/// Now, in Unix seconds.
+pub fn now_unix() -> u64 {
+    unix(SystemTime::now())
+}
+
+/// RFC 3339 in UTC, whole seconds (`2026-11-22T15:36:10Z`).
+pub fn rfc3339(unix_secs: u64) -> String {
+    humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_secs(unix_secs)).to_string()
+}
+
+/// How a cached token stands against the time it must still be valid for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Freshness {
+    /// Valid for at least the required time.
+    Fresh,
+    /// Still valid, but for less than the required time.
+    ExpiringSoon { secs_left: u64 },
+    /// Past its expiry.
+    Expired,
+}
+
+/// Decide whether a token expiring at `expires_at` still serves a caller that needs `min_ttl`.
+pub fn freshness(expires_at: u64, now: u64, min_ttl: u64) -> Freshness {
+    if expires_at <= now {
+        Freshness::Expired
+    } else if expires_at - now < min_ttl {
+        Freshness::ExpiringSoon {
+            secs_left: expires_at - now,
+        }
+    } else {
+        Freshness::Fresh
+    }
+}
+
+impl std::fmt::Display for Freshness {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Freshness::Fresh => f.write_str("fresh"),
+            Freshness::ExpiringSoon { secs_left } => write!(f, "expires in {secs_left}s"),
+            Freshness::Expired => f.write_str("expired"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn freshness_at_the_boundaries() {
+        assert_eq!(freshness(1000, 1000, 300), Freshness::Expired);
+        assert_eq!(freshness(999, 1000, 0), Freshness::Expired);
+        assert_eq!(
+            freshness(1299, 1000, 300),
+            Freshness::ExpiringSoon { secs_left: 299 }
+        );
+        assert_eq!(freshness(1300, 1000, 300), Freshness::Fresh);
+        assert_eq!(freshness(1001, 1000, 0), Freshness::Fresh);
+    }
+
+    #[test]
+    fn rfc3339_is_utc_seconds() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(1_795_000_000), "2026-11-18T11:06:40Z");
+    }
+}

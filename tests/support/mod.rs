@@ -1,0 +1,279 @@
+//! Test support: the real test IdP and the fake workspace (`tests/idp/server.mjs`), a
+//! sandbox HOME for each test, and a runner for the built `gw` binary.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Output, Stdio};
+use std::time::Duration;
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn idp_dir() -> PathBuf {
+    repo().join("tests/idp")
+}
+
+/// The test IdP and fake workspace, in one Node process; killed on drop.
+pub struct Servers {
+    child: Child,
+    _stdin: ChildStdin,
+    pub issuer: String,
+    pub workspace: String,
+    pub client_id: String,
+}
+
+impl Servers {
+    /// Start with extra env knobs (see tests/idp/README.md).
+    pub fn start(env: &[(&str, &str)]) -> Servers {
+        assert!(
+            idp_dir().join("node_modules/oidc-provider").exists(),
+            "the test IdP is not installed: run `npm ci` in tests/idp (or `.ci/run`)"
+        );
+        let mut cmd = Command::new("node");
+        cmd.arg(idp_dir().join("server.mjs"))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("start node tests/idp/server.mjs");
+        let stdin = child.stdin.take().unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .expect("read the server's first line");
+        let v: serde_json::Value =
+            serde_json::from_str(&line).unwrap_or_else(|e| panic!("bad server line {line:?}: {e}"));
+        Servers {
+            child,
+            _stdin: stdin,
+            issuer: v["issuer"].as_str().unwrap().to_owned(),
+            workspace: v["workspace"].as_str().unwrap().to_owned(),
+            client_id: v["client_id"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    pub fn idp_stats(&self) -> serde_json::Value {
+        get_json(&format!("{}/__stats", self.issuer))
+    }
+
+    pub fn ws_stats(&self) -> serde_json::Value {
+        get_json(&format!("{}/__stats", self.workspace))
+    }
+
+    /// Every secret the servers saw or issued.
+    pub fn secrets(&self) -> Vec<String> {
+        serde_json::from_value(get_json(&format!("{}/__secrets", self.issuer))).unwrap()
+    }
+
+    pub fn reset_stats(&self) {
+        http("POST", &format!("{}/__reset", self.issuer), "", "");
+        http("POST", &format!("{}/__reset", self.workspace), "", "");
+    }
+
+    /// Whether the workspace accepts this token (`GET /__whoami`).
+    pub fn workspace_accepts(&self, token: &str) -> bool {
+        let (status, _) = http(
+            "GET",
+            &format!("{}/__whoami", self.workspace),
+            &format!("authorization: Bearer {token}\r\n"),
+            "",
+        );
+        status == 200
+    }
+
+    pub fn post(&self, url: &str, json: &str) -> (u16, String) {
+        http("POST", url, "content-type: application/json\r\n", json)
+    }
+
+    /// An oidc profile pointing at these servers.
+    pub fn config(&self, extra_profile: &str, extra_idp: &str) -> String {
+        format!(
+            "[profiles.test]\ndatabricks_host = \"{ws}\"\nmodel = \"databricks-claude-test\"\n{extra_profile}\n\
+             [profiles.test.idp]\nkind = \"oidc\"\nissuer = \"{iss}\"\nclient_id = \"{cid}\"\n{extra_idp}\n",
+            ws = self.workspace,
+            iss = self.issuer,
+            cid = self.client_id,
+        )
+    }
+}
+
+impl Drop for Servers {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A sandbox: temp HOME with its own XDG dirs and config, and a runner for `gw`.
+pub struct Sandbox {
+    pub dir: tempfile::TempDir,
+    pub env: Vec<(String, String)>,
+}
+
+impl Sandbox {
+    pub fn new(config: &str) -> Sandbox {
+        let dir = tempfile::tempdir().unwrap();
+        let home = dir.path().join("home");
+        std::fs::create_dir_all(&home).unwrap();
+        let cfg = dir.path().join("config.toml");
+        std::fs::write(&cfg, config).unwrap();
+        let p = |s: &str| dir.path().join(s).display().to_string();
+        let env = vec![
+            ("HOME".into(), home.display().to_string()),
+            ("XDG_CONFIG_HOME".into(), p("home/.config")),
+            ("XDG_CACHE_HOME".into(), p("home/.cache")),
+            ("XDG_STATE_HOME".into(), p("home/.local/state")),
+            ("PATH".into(), std::env::var("PATH").unwrap_or_default()),
+            ("GW_CONFIG".into(), cfg.display().to_string()),
+            ("GW_TOKEN_STORE".into(), "file".into()),
+            (
+                "BROWSER".into(),
+                idp_dir().join("browser.mjs").display().to_string(),
+            ),
+            ("GW_LOGIN_TIMEOUT".into(), "20".into()),
+        ];
+        Sandbox { dir, env }
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    pub fn set(&mut self, key: &str, value: &str) {
+        self.env.retain(|(k, _)| k != key);
+        self.env.push((key.into(), value.into()));
+    }
+
+    pub fn unset(&mut self, key: &str) {
+        self.env.retain(|(k, _)| k != key);
+    }
+
+    /// The `gw` command with this sandbox's (and only this sandbox's) environment.
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_gw"));
+        c.args(args).env_clear().stdin(Stdio::null());
+        for (k, v) in &self.env {
+            c.env(k, v);
+        }
+        c
+    }
+
+    pub fn gw(&self, args: &[&str]) -> Run {
+        Run::from(self.cmd(args).output().expect("run gw"))
+    }
+
+    /// The token store directory (file store).
+    pub fn token_dir(&self) -> PathBuf {
+        self.path("home/.local/state/gw/tokens")
+    }
+
+    /// Every file under the sandbox HOME, with its content.
+    pub fn home_files(&self) -> Vec<(PathBuf, Vec<u8>)> {
+        let mut out = vec![];
+        walk(&self.path("home"), &mut out);
+        out
+    }
+}
+
+fn walk(dir: &Path, out: &mut Vec<(PathBuf, Vec<u8>)>) {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in rd.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            walk(&p, out);
+        } else if let Ok(bytes) = std::fs::read(&p) {
+            out.push((p, bytes));
+        }
+    }
+}
+
+/// A finished `gw` run.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl From<Output> for Run {
+    fn from(o: Output) -> Run {
+        Run {
+            code: o.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+}
+
+impl Run {
+    #[track_caller]
+    pub fn ok(self) -> Run {
+        assert_eq!(
+            self.code, 0,
+            "gw failed:\nstdout: {}\nstderr: {}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+}
+
+pub fn get_json(url: &str) -> serde_json::Value {
+    let (status, body) = http("GET", url, "", "");
+    assert_eq!(status, 200, "GET {url}: {body}");
+    serde_json::from_str(&body).unwrap()
+}
+
+/// A minimal HTTP/1.1 client for loopback test servers.
+pub fn http(method: &str, url: &str, headers: &str, body: &str) -> (u16, String) {
+    let rest = url.strip_prefix("http://").expect("loopback http URL");
+    let (hostport, path) = rest
+        .split_once('/')
+        .map_or((rest, "/".to_owned()), |(h, p)| (h, format!("/{p}")));
+    let mut s = TcpStream::connect(hostport).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nhost: {hostport}\r\nconnection: close\r\n{headers}content-length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).unwrap();
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let body = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        dechunk(body)
+    } else {
+        body.to_owned()
+    };
+    (status, body)
+}
+
+fn dechunk(mut s: &str) -> String {
+    let mut out = String::new();
+    while let Some((len, rest)) = s.split_once("\r\n") {
+        let n = usize::from_str_radix(len.trim(), 16).unwrap_or(0);
+        if n == 0 {
+            break;
+        }
+        out.push_str(&rest[..n]);
+        s = &rest[n + 2..];
+    }
+    out
+}
