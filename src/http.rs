@@ -117,6 +117,32 @@ impl Http {
         self.send(url, req).await
     }
 
+    /// A JSON API call (`GET`/`POST`/`PUT`/`PATCH`/`DELETE`) with an optional bearer token and
+    /// JSON body.
+    ///
+    /// # Security
+    /// The bearer token goes only into the `Authorization` header, never into errors.
+    pub async fn send_json(
+        &self,
+        method: &str,
+        url: &str,
+        bearer: Option<&crate::secret::Secret>,
+        body: Option<&serde_json::Value>,
+    ) -> Result<Response, HttpError> {
+        let method = reqwest::Method::from_bytes(method.as_bytes())
+            .map_err(|e| HttpError::Setup(format!("bad HTTP method `{method}`: {e}")))?;
+        let mut req = self.client.request(method, url);
+        if let Some(token) = bearer {
+            req = req.bearer_auth(token.expose());
+        }
+        if let Some(body) = body {
+            req = req
+                .header("content-type", "application/json")
+                .body(body.to_string());
+        }
+        self.send(url, req).await
+    }
+
     async fn send(&self, url: &str, req: reqwest::RequestBuilder) -> Result<Response, HttpError> {
         let shown = strip_query(url);
         let fail = |e: reqwest::Error| {
