@@ -1,0 +1,102 @@
+//! The binary's contract that needs no servers: config errors, `config path`, `--version`.
+
+mod support;
+
+use support::Sandbox;
+
+const VALID: &str = r#"
+[profiles.p]
+databricks_host = "https://adb-1.2.azuredatabricks.net"
+[profiles.p.idp]
+kind = "oidc"
+issuer = "https://idp.example"
+client_id = "c"
+"#;
+
+#[test]
+fn a_config_error_is_exit_2_with_key_file_and_hint_before_anything_else_happens() {
+    let sb = Sandbox::new(&VALID.replace(
+        "client_id = \"c\"",
+        "client_id = \"c\"\nclient_sceret = \"typo\"",
+    ));
+    for args in [
+        &["token"][..],
+        &["login"],
+        &["status"],
+        &["exec", "--", "true"],
+        &["logout"],
+    ] {
+        let out = sb.gw(args);
+        assert_eq!(out.code, 2, "{args:?}: {}", out.stderr);
+        let lines: Vec<&str> = out.stderr.lines().collect();
+        assert_eq!(lines.len(), 2, "{lines:?}");
+        assert!(
+            lines[0].starts_with("error: invalid config `") && lines[0].contains("client_sceret"),
+            "{lines:?}"
+        );
+        assert!(lines[0].contains(&sb.path("config.toml").display().to_string()));
+        assert!(lines[1].starts_with("hint: "));
+    }
+    assert!(
+        !sb.path("home/.local/state/gw").exists(),
+        "no store was touched"
+    );
+    assert!(
+        !sb.path("home/.cache/gw").exists(),
+        "no network cache was touched"
+    );
+}
+
+#[test]
+fn plain_http_to_a_remote_host_is_a_config_error() {
+    let sb = Sandbox::new(&VALID.replace("https://idp.example", "http://idp.example"));
+    let out = sb.gw(&["token", "--no-login"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("must use https://"), "{}", out.stderr);
+}
+
+#[test]
+fn a_missing_config_and_an_unknown_profile_are_exit_2() {
+    let mut sb = Sandbox::new(VALID);
+    let out = sb.gw(&["--profile", "nope", "token"]);
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr.contains("no profile `nope`") && out.stderr.contains("`p`"),
+        "{}",
+        out.stderr
+    );
+    sb.set("GW_CONFIG", "/nonexistent/gw.toml");
+    let out = sb.gw(&["status"]);
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("gw config init"), "{}", out.stderr);
+}
+
+#[test]
+fn config_path_follows_flag_env_and_xdg() {
+    let mut sb = Sandbox::new(VALID);
+    assert_eq!(
+        sb.gw(&["config", "path"]).ok().stdout.trim(),
+        sb.path("config.toml").display().to_string()
+    );
+    assert_eq!(
+        sb.gw(&["--config", "/x/y.toml", "config", "path"])
+            .ok()
+            .stdout
+            .trim(),
+        "/x/y.toml"
+    );
+    sb.unset("GW_CONFIG");
+    assert_eq!(
+        sb.gw(&["config", "path"]).ok().stdout.trim(),
+        sb.path("home/.config/gw/config.toml").display().to_string()
+    );
+}
+
+#[test]
+fn version_and_usage_errors() {
+    let sb = Sandbox::new(VALID);
+    let v = sb.gw(&["--version"]).ok();
+    assert_eq!(v.stdout.trim(), format!("gw {}", env!("CARGO_PKG_VERSION")));
+    assert_eq!(sb.gw(&["token", "--min-ttl", "soon"]).code, 2);
+    assert_eq!(sb.gw(&["exec"]).code, 2, "exec needs a command");
+}
