@@ -176,5 +176,5 @@ async fn redirects_are_not_followed() {
         err.to_string().contains("does not follow redirects"),
         "{err}"
     );
-    target.assert_hits_async(0).await;
+    target.assert_calls_async(0).await;
 }
