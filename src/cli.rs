@@ -57,7 +57,7 @@ impl StoreChoice {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Sign in now (browser; prints who signed in and until when)
+    /// Sign in now (browser, or device code); prints who signed in and until when
     Login(LoginArgs),
     /// Print a valid Databricks token on stdout (for scripts and credential helpers)
     ///
@@ -85,8 +85,11 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct LoginArgs {
-    /// Do not open a browser; print the sign-in URL to open yourself
+    /// Sign in with a code on another device (RFC 8628); chosen by itself over SSH or without a display
     #[arg(long)]
+    pub device: bool,
+    /// Do not open a browser; print the sign-in URL to open yourself
+    #[arg(long, conflicts_with = "device")]
     pub no_browser: bool,
 }
 

@@ -11,6 +11,7 @@ use gw::cli::{Cli, Command, ConfigCommand, ExecArgs, TokenArgs};
 use gw::config::Config;
 use gw::error::{UserError, exit, report};
 use gw::idp::browser::{NoBrowser, OpenUrl, SystemBrowser};
+use gw::idp::method::{self, Method};
 use gw::paths::Paths;
 use gw::session::{self, Context, Login, Request};
 use gw::time::{now_unix, rfc3339};
@@ -80,11 +81,16 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             } else {
                 &SystemBrowser
             };
+            let method = if args.no_browser {
+                Method::Browser
+            } else {
+                login_method(args.device)
+            };
             session::obtain(
                 &ctx,
                 &Request {
                     min_ttl: 0,
-                    login: Login::Browser(opener),
+                    login: Login::Interactive { method, opener },
                     force_login: true,
                 },
             )?;
@@ -98,6 +104,15 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
     }
 }
 
+/// Browser or device code for this machine; says why when it picks the device flow itself.
+fn login_method(device_flag: bool) -> Method {
+    let (method, reason) = method::choose(device_flag, &method::Signals::from_env());
+    if let Some(why) = reason {
+        eprintln!("Using the device code sign-in: {why} (set BROWSER to use a browser).");
+    }
+    method
+}
+
 fn token(ctx: &Context<'_>, args: &TokenArgs) -> anyhow::Result<u8> {
     if args.check {
         let fresh = session::cached(ctx, args.min_ttl, now_unix())?;
@@ -106,7 +121,10 @@ fn token(ctx: &Context<'_>, args: &TokenArgs) -> anyhow::Result<u8> {
     let login = if args.no_login {
         Login::Never
     } else {
-        Login::Browser(&SystemBrowser)
+        Login::Interactive {
+            method: login_method(false),
+            opener: &SystemBrowser,
+        }
     };
     let t = session::obtain(
         ctx,
@@ -135,7 +153,10 @@ fn exec(ctx: &Context<'_>, store: &str, args: ExecArgs) -> anyhow::Result<u8> {
         ctx,
         &Request {
             min_ttl: session::DEFAULT_MIN_TTL,
-            login: Login::Browser(&SystemBrowser),
+            login: Login::Interactive {
+                method: login_method(false),
+                opener: &SystemBrowser,
+            },
             force_login: false,
         },
     )?;

@@ -11,7 +11,9 @@
 //! 4. Login allowed → interactive login, validate the ID token (with nonce), save the IdP
 //!    session, exchange, save. Not allowed → exit 3.
 //!
-//! A freshly obtained token is returned even when it lives shorter than `min_ttl`.
+//! A freshly obtained token is returned even when it lives shorter than `min_ttl`, and
+//! `min_ttl` is capped at half a token's lifetime ([`required_ttl`]) so short-lived tokens
+//! are not refreshed on every call.
 
 use std::time::Duration;
 
@@ -22,13 +24,14 @@ use crate::error::UserError;
 use crate::exchange::{self, DatabricksToken};
 use crate::http::Http;
 use crate::idp::browser::OpenUrl;
-use crate::idp::browser_login;
 use crate::idp::discovery::{self, DocCache, ProviderMetadata};
 use crate::idp::id_token::{self, Expected, IdTokenError};
+use crate::idp::method::Method;
 use crate::idp::token_endpoint::{self, Answer, TokenError, TokenResponse};
+use crate::idp::{browser_login, device_login};
 use crate::paths::Paths;
 use crate::secret::Secret;
-use crate::time::{Freshness, freshness, now_unix, rfc3339, unix};
+use crate::time::{Freshness, freshness, now_unix, required_ttl, rfc3339, unix};
 use crate::token_store::{Identity, KeyLock, StoredTokens, TokenStore};
 use crate::{debug, env_vars, info};
 
@@ -48,8 +51,11 @@ pub struct Context<'a> {
 pub enum Login<'a> {
     /// Not allowed (`--no-login`): exit 3 instead.
     Never,
-    /// Browser (Authorization Code + PKCE), opened by this opener.
-    Browser(&'a dyn OpenUrl),
+    /// Browser (Authorization Code + PKCE, the URL opened by `opener`) or device code.
+    Interactive {
+        method: Method,
+        opener: &'a dyn OpenUrl,
+    },
 }
 
 /// What the caller needs.
@@ -101,7 +107,7 @@ pub fn cached(
 
 fn fresh_token(rec: &StoredTokens, min_ttl: u64, now: u64) -> Option<DatabricksToken> {
     let t = rec.databricks.as_ref()?;
-    let f = freshness(t.expires_at, now, min_ttl);
+    let f = freshness(t.expires_at, now, required_ttl(min_ttl, t.lifetime));
     debug!("cached Databricks token: {f}");
     (f == Freshness::Fresh).then(|| t.clone())
 }
@@ -152,31 +158,34 @@ pub fn obtain(ctx: &Context<'_>, req: &Request<'_>) -> anyhow::Result<Databricks
             docs: DocCache::new(&ctx.paths.cache_dir),
             lock: &lock,
         };
+        let mut why_login = "nobody is signed in".to_owned();
         if !req.force_login && rec.refresh_token.is_some() {
             match flow.refresh(&mut rec).await? {
                 Refreshed::Token(t) => return Ok(t),
                 Refreshed::NeedsLogin(why) => {
                     rec.refresh_token = None;
                     ctx.save(&mut rec, &lock)?;
-                    match req.login {
-                        Login::Never => {}
-                        _ => eprintln!(
+                    if matches!(req.login, Login::Interactive { .. }) {
+                        eprintln!(
                             "The saved sign-in can no longer be used ({why}); signing in again."
-                        ),
+                        );
                     }
+                    why_login = why;
                 }
             }
+        } else if rec.databricks.is_some() {
+            why_login = "the token expired and there is no refresh token".to_owned();
         }
         match &req.login {
             Login::Never => Err(UserError::login_required(
                 format!(
-                    "profile `{}` needs an interactive sign-in",
+                    "profile `{}` needs an interactive sign-in: {why_login}",
                     ctx.profile.name
                 ),
                 "run `gw login` (or `gw login --device` on a machine without a browser)",
             )
             .into()),
-            Login::Browser(opener) => flow.login(&mut rec, *opener).await,
+            Login::Interactive { method, opener } => flow.login(&mut rec, *method, *opener).await,
         }
     })
 }
@@ -298,21 +307,42 @@ impl Flow<'_> {
         Ok(Refreshed::Token(token))
     }
 
-    /// Step 4 (browser).
+    /// Step 4.
     async fn login(
         &self,
         rec: &mut StoredTokens,
+        method: Method,
         opener: &dyn OpenUrl,
     ) -> anyhow::Result<DatabricksToken> {
         let meta = self.metadata().await?;
         let idp = &self.profile().idp;
-        let done = browser_login::login(&self.http, idp, &meta, opener, login_timeout())
-            .await
-            .map_err(|e| UserError::failure(
-                format!("sign-in failed: {e}"),
-                "run `gw login` to try again (`gw login --device` if no browser can reach this machine)",
-            ))?;
-        self.finish_login(rec, &meta, done.answer, done.nonce).await
+        match method {
+            Method::Browser => {
+                let done = browser_login::login(&self.http, idp, &meta, opener, login_timeout())
+                    .await
+                    .map_err(|e| {
+                        UserError::failure(
+                            format!("sign-in failed: {e}"),
+                            "run `gw login` to try again (`gw login --device` if no browser can reach this machine)",
+                        )
+                    })?;
+                self.finish_login(rec, &meta, done.answer, done.nonce).await
+            }
+            Method::Device => {
+                let answer = device_login::login(&self.http, idp, &meta, tokio::time::sleep)
+                    .await
+                    .map_err(|e| {
+                        let hint = match e {
+                            device_login::DeviceLoginError::Unsupported => {
+                                "sign in with the browser instead: `gw login`"
+                            }
+                            _ => "run `gw login --device` to try again",
+                        };
+                        UserError::failure(format!("sign-in failed: {e}"), hint)
+                    })?;
+                self.finish_login(rec, &meta, answer, None).await
+            }
+        }
     }
 
     async fn finish_login(
@@ -383,7 +413,7 @@ impl Flow<'_> {
         let result = id_token::verify(id_token.expose(), &keys, &expected, now);
         let result = match result {
             Err(IdTokenError::UnknownKey(_))
-                if !fetched.from_network && now_unix().saturating_sub(fetched.fetched_at) >= 60 =>
+                if discovery::should_refetch_keys(&fetched, now_unix()) =>
             {
                 info!("ID token key not in the cached JWKS; fetching it again (key rotation)");
                 let url = meta.jwks_uri.clone().unwrap_or_default();

@@ -41,6 +41,13 @@ pub fn freshness(expires_at: u64, now: u64, min_ttl: u64) -> Freshness {
     }
 }
 
+/// The life a cached token must still have: `min_ttl`, but at most half the token's own
+/// lifetime, so that short-lived tokens (5-minute policies, 30-second test tokens) are reused
+/// for half their life instead of being refreshed on every call.
+pub fn required_ttl(min_ttl: u64, lifetime: u64) -> u64 {
+    min_ttl.min(lifetime / 2)
+}
+
 impl std::fmt::Display for Freshness {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -65,6 +72,14 @@ mod tests {
         );
         assert_eq!(freshness(1300, 1000, 300), Freshness::Fresh);
         assert_eq!(freshness(1001, 1000, 0), Freshness::Fresh);
+    }
+
+    #[test]
+    fn required_ttl_scales_with_short_lifetimes() {
+        assert_eq!(required_ttl(300, 3600), 300);
+        assert_eq!(required_ttl(300, 300), 150);
+        assert_eq!(required_ttl(300, 30), 15);
+        assert_eq!(required_ttl(0, 3600), 0);
     }
 
     #[test]

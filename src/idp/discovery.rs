@@ -208,6 +208,16 @@ fn parse_metadata(
     Ok(meta)
 }
 
+/// Seconds a JWKS fetched from the network is trusted before an unknown `kid` may trigger a
+/// refetch (so a token with a bogus `kid` cannot make gw hammer the IdP).
+pub const KEY_REFETCH_AFTER: u64 = 60;
+
+/// Whether an unknown `kid` justifies fetching the JWKS again: only when the keys in hand came
+/// from the disk cache and are older than [`KEY_REFETCH_AFTER`].
+pub fn should_refetch_keys(keys: &Fetched, now: u64) -> bool {
+    !keys.from_network && now.saturating_sub(keys.fetched_at) >= KEY_REFETCH_AFTER
+}
+
 /// The provider's signing keys.
 pub async fn keys(
     http: &Http,
@@ -227,4 +237,69 @@ pub async fn keys(
         });
     }
     Ok((set, fetched))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fetched(from_network: bool, fetched_at: u64) -> Fetched {
+        Fetched {
+            doc: serde_json::Value::Null,
+            fetched_at,
+            from_network,
+        }
+    }
+
+    #[test]
+    fn an_unknown_kid_refetches_only_stale_cached_keys() {
+        assert!(should_refetch_keys(&fetched(false, 1000), 1060));
+        assert!(
+            !should_refetch_keys(&fetched(false, 1000), 1059),
+            "rate-limited"
+        );
+        assert!(
+            !should_refetch_keys(&fetched(true, 1000), 5000),
+            "just fetched: no second fetch"
+        );
+    }
+
+    #[test]
+    fn the_issuer_must_match_exactly_and_endpoints_must_be_https() {
+        let idp = crate::config::Config::parse(
+            "[profiles.p]\ndatabricks_host = \"https://h\"\n[profiles.p.idp]\nkind = \"oidc\"\nissuer = \"https://idp\"\nclient_id = \"c\"\n",
+            Path::new("c.toml"),
+        )
+        .unwrap()
+        .profiles["p"]
+        .idp
+        .clone();
+        let doc = |iss: &str, token: &str| {
+            serde_json::json!({
+                "issuer": iss, "authorization_endpoint": "https://idp/auth", "token_endpoint": token, "jwks_uri": "https://idp/jwks"
+            })
+        };
+        parse_metadata(&doc("https://idp", "https://idp/token"), &idp, "u").unwrap();
+        assert!(matches!(
+            parse_metadata(&doc("https://idp/", "https://idp/token"), &idp, "u"),
+            Err(DiscoveryError::IssuerMismatch { .. })
+        ));
+        assert!(
+            matches!(
+                parse_metadata(
+                    &doc(
+                        "https://login.microsoftonline.com/{tenantid}/v2.0",
+                        "https://idp/token"
+                    ),
+                    &idp,
+                    "u"
+                ),
+                Err(DiscoveryError::IssuerMismatch { .. })
+            ),
+            "Entra's multi-tenant template is never accepted as an issuer"
+        );
+        assert!(
+            parse_metadata(&doc("https://idp", "http://evil.example/token"), &idp, "u").is_err()
+        );
+    }
 }

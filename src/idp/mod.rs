@@ -3,8 +3,10 @@
 
 pub mod browser;
 pub mod browser_login;
+pub mod device_login;
 pub mod discovery;
 pub mod id_token;
 pub mod loopback;
+pub mod method;
 pub mod pkce;
 pub mod token_endpoint;

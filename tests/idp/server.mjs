@@ -436,7 +436,7 @@ idpServer.on('request', provider.callback());
 // messages / count_tokens / anthropic_401 / anthropic_other are bumped by
 // anthropic.mjs's handler through ctx.stats (server.mjs does not touch them).
 const wsStats = () => ({
-  exchange: 0, exchange_ok: 0, messages: 0, count_tokens: 0, anthropic_401: 0, anthropic_other: 0,
+  u2m: 0, exchange: 0, exchange_ok: 0, messages: 0, count_tokens: 0, anthropic_401: 0, anthropic_other: 0,
 });
 const wstats = wsStats();
 const issuedTokens = new Map(); // token -> { sub, exp }
@@ -469,8 +469,10 @@ const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
 const JWT_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:jwt';
 
 async function tokenExchange(req, res) {
-  wstats.exchange += 1;
   const raw = (await readBody(req, 256 * 1024)).toString('utf8');
+  const grant = new URLSearchParams(raw).get('grant_type');
+  if (grant === 'authorization_code' || grant === 'refresh_token') return u2mToken(raw, res);
+  wstats.exchange += 1;
 
   if (wsFailMode === 'html502') {
     return send(res, 502, '<html><body><h1>502 Bad Gateway</h1></body></html>', { 'content-type': 'text/html' });
@@ -561,6 +563,36 @@ async function tokenExchange(req, res) {
   });
 }
 
+// Databricks' own OAuth (U2M, client `databricks-cli`): the workspace's token endpoint. The
+// fake forwards code and refresh grants to the IdP and accepts the access tokens it returns
+// as workspace tokens, so `gw` with `kind = "databricks"` runs its real flow end to end.
+async function u2mToken(raw, res) {
+  wstats.u2m += 1;
+  const upstream = await fetch(`${ISSUER}/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: raw,
+  });
+  const body = await upstream.json().catch(() => ({ error: 'server_error' }));
+  if (upstream.ok && typeof body.access_token === 'string') {
+    const expiresIn = WS_TOKEN_TTL !== undefined ? Math.min(body.expires_in, WS_TOKEN_TTL) : body.expires_in;
+    body.expires_in = expiresIn;
+    issuedTokens.set(body.access_token, { sub: 'u2m-user', exp: epoch() + expiresIn });
+  }
+  return send(res, upstream.status, body);
+}
+
+function u2mMetadata(req) {
+  return {
+    // The authorization server is the IdP here, so the issuer (and RFC 9207 `iss`) is its.
+    issuer: ISSUER,
+    authorization_endpoint: `${ISSUER}/auth`,
+    token_endpoint: `http://${req.headers.host}/oidc/v1/token`,
+    code_challenge_methods_supported: ['S256'],
+    response_types_supported: ['code'],
+  };
+}
+
 let anthropicModule;
 async function loadAnthropic() {
   if (!anthropicModule) {
@@ -606,6 +638,9 @@ async function workspaceHandler(req, res) {
   if (path === '/oidc/v1/token') {
     if (method !== 'POST') return oauthError(res, 405, 'invalid_request', 'method not allowed');
     return tokenExchange(req, res);
+  }
+  if (path === '/oidc/.well-known/oauth-authorization-server' && method === 'GET') {
+    return send(res, 200, u2mMetadata(req));
   }
   if (path === '/.well-known/databricks-config' && method === 'GET') {
     return send(res, 200, {

@@ -170,6 +170,41 @@ impl Sandbox {
         Run::from(self.cmd(args).output().expect("run gw"))
     }
 
+    /// The one token record in the file store, as JSON.
+    pub fn record(&self) -> serde_json::Value {
+        let path = self.record_path();
+        serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+    }
+
+    pub fn record_path(&self) -> PathBuf {
+        let files: Vec<PathBuf> = std::fs::read_dir(self.token_dir())
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "json"))
+            .collect();
+        assert_eq!(files.len(), 1, "one token record: {files:?}");
+        files[0].clone()
+    }
+
+    /// Make the cached Databricks token expired, as if an hour had passed.
+    pub fn expire_token(&self) {
+        let mut rec = self.record();
+        rec["databricks"]["expires_at"] = 1.into();
+        std::fs::write(self.record_path(), serde_json::to_vec(&rec).unwrap()).unwrap();
+    }
+
+    /// Start `gw` without waiting; its stderr is read as it comes.
+    pub fn spawn(&self, args: &[&str]) -> Spawned {
+        watch(
+            self.cmd(args)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("spawn gw"),
+        )
+    }
+
     /// The token store directory (file store).
     pub fn token_dir(&self) -> PathBuf {
         self.path("home/.local/state/gw/tokens")
@@ -224,6 +259,74 @@ impl Run {
             self.stdout, self.stderr
         );
         self
+    }
+}
+
+/// Run the test browser on a URL (approves a device code, or completes a sign-in).
+pub fn browse(url: &str, mode: &str) -> bool {
+    Command::new(idp_dir().join("browser.mjs"))
+        .arg(url)
+        .env("TEST_BROWSER_MODE", mode)
+        .status()
+        .expect("run browser.mjs")
+        .success()
+}
+
+/// A running `gw` whose stderr is read line by line as it comes.
+pub struct Spawned {
+    pub child: Child,
+    lines: std::sync::mpsc::Receiver<String>,
+    reader: std::thread::JoinHandle<String>,
+}
+
+impl Spawned {
+    /// Wait until a stderr line matches; returns that line.
+    pub fn wait_for(&mut self, pred: impl Fn(&str) -> bool) -> Option<String> {
+        while let Ok(line) = self.lines.recv() {
+            if pred(&line) {
+                return Some(line.trim().to_owned());
+            }
+        }
+        None
+    }
+
+    /// Wait for the process and collect stdout and all of stderr.
+    pub fn finish(mut self) -> Run {
+        let mut stdout = String::new();
+        if let Some(mut out) = self.child.stdout.take() {
+            out.read_to_string(&mut stdout).unwrap();
+        }
+        let status = self.child.wait().unwrap();
+        let stderr = self.reader.join().unwrap();
+        Run {
+            code: status.code().unwrap_or(-1),
+            stdout,
+            stderr,
+        }
+    }
+
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn watch(mut child: Child) -> Spawned {
+    let stderr = child.stderr.take().expect("piped stderr");
+    let (tx, lines) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let mut all = String::new();
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            all.push_str(&line);
+            all.push('\n');
+            let _ = tx.send(line);
+        }
+        all
+    });
+    Spawned {
+        child,
+        lines,
+        reader,
     }
 }
 
