@@ -73,6 +73,8 @@ pub enum Command {
     Status(JsonArgs),
     /// Remove this profile's tokens from every store
     Logout,
+    /// Check the setup: config, token store and keyring, sign-in, Claude Code, IdP, workspace, clock
+    Doctor(DoctorArgs),
     /// Config file helpers
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -101,9 +103,9 @@ pub struct TokenArgs {
     /// Only check the cache (no network, no sign-in): exit 0 if a token has --min-ttl left, else 1
     #[arg(long)]
     pub check: bool,
-    /// Seconds the token must still be valid for
-    #[arg(long, value_name = "SECS", default_value_t = crate::session::DEFAULT_MIN_TTL)]
-    pub min_ttl: u64,
+    /// Seconds the token must still be valid for [default: 300, or half the token's lifetime if shorter]
+    #[arg(long, value_name = "SECS")]
+    pub min_ttl: Option<u64>,
     /// Never start an interactive sign-in; exit 3 when one is needed
     #[arg(long)]
     pub no_login: bool,
@@ -132,6 +134,16 @@ pub struct JsonArgs {
     /// Machine-readable output
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Machine-readable output
+    #[arg(long)]
+    pub json: bool,
+    /// Skip the network checks (IdP, workspace, clock skew)
+    #[arg(long)]
+    pub offline: bool,
 }
 
 #[derive(Debug, Subcommand)]

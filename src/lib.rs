@@ -2,6 +2,7 @@
 //! keep it fresh, and hand it to coding agents.
 
 pub mod cli;
+pub mod commands;
 pub mod config;
 pub mod diag;
 pub mod env_vars;

@@ -35,8 +35,6 @@ use crate::time::{Freshness, freshness, now_unix, required_ttl, rfc3339, unix};
 use crate::token_store::{Identity, KeyLock, StoredTokens, TokenStore};
 use crate::{debug, env_vars, info};
 
-/// Default `--min-ttl`: a token handed out lives at least this long.
-pub const DEFAULT_MIN_TTL: u64 = 300;
 const DEFAULT_LOGIN_TIMEOUT: u64 = 300;
 
 /// Everything a session needs, resolved once by `main`.
@@ -60,7 +58,8 @@ pub enum Login<'a> {
 
 /// What the caller needs.
 pub struct Request<'a> {
-    pub min_ttl: u64,
+    /// `None`: the default ([`required_ttl`]).
+    pub min_ttl: Option<u64>,
     pub login: Login<'a>,
     /// `gw login`: sign in even if cached tokens are fine.
     pub force_login: bool,
@@ -98,14 +97,14 @@ impl Context<'_> {
 /// Step 1 only: the cached token if it has `min_ttl` left. Never locks, never networks.
 pub fn cached(
     ctx: &Context<'_>,
-    min_ttl: u64,
+    min_ttl: Option<u64>,
     now: u64,
 ) -> anyhow::Result<Option<DatabricksToken>> {
     let rec = ctx.load()?;
     Ok(rec.and_then(|r| fresh_token(&r, min_ttl, now)))
 }
 
-fn fresh_token(rec: &StoredTokens, min_ttl: u64, now: u64) -> Option<DatabricksToken> {
+fn fresh_token(rec: &StoredTokens, min_ttl: Option<u64>, now: u64) -> Option<DatabricksToken> {
     let t = rec.databricks.as_ref()?;
     let f = freshness(t.expires_at, now, required_ttl(min_ttl, t.lifetime));
     debug!("cached Databricks token: {f}");
@@ -573,9 +572,9 @@ mod tests {
 
     #[test]
     fn only_a_token_with_min_ttl_left_is_served_from_cache() {
-        assert!(fresh_token(&rec_with(1300), 300, 1000).is_some());
-        assert!(fresh_token(&rec_with(1299), 300, 1000).is_none());
-        assert!(fresh_token(&StoredTokens::new("p"), 0, 1000).is_none());
+        assert!(fresh_token(&rec_with(1300), Some(300), 1000).is_some());
+        assert!(fresh_token(&rec_with(1299), Some(300), 1000).is_none());
+        assert!(fresh_token(&StoredTokens::new("p"), Some(0), 1000).is_none());
     }
 
     #[test]

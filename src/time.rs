@@ -41,11 +41,15 @@ pub fn freshness(expires_at: u64, now: u64, min_ttl: u64) -> Freshness {
     }
 }
 
-/// The life a cached token must still have: `min_ttl`, but at most half the token's own
-/// lifetime, so that short-lived tokens (5-minute policies, 30-second test tokens) are reused
-/// for half their life instead of being refreshed on every call.
-pub fn required_ttl(min_ttl: u64, lifetime: u64) -> u64 {
-    min_ttl.min(lifetime / 2)
+/// Default life a token handed out must still have, in seconds.
+pub const DEFAULT_MIN_TTL: u64 = 300;
+
+/// The life a cached token must still have: what the caller asked for; by default
+/// [`DEFAULT_MIN_TTL`], but at most half the token's own lifetime, so that short-lived tokens
+/// (5-minute policies, 30-second test tokens) are reused for half their life instead of being
+/// refreshed on every call.
+pub fn required_ttl(min_ttl: Option<u64>, lifetime: u64) -> u64 {
+    min_ttl.unwrap_or(DEFAULT_MIN_TTL.min(lifetime / 2))
 }
 
 impl std::fmt::Display for Freshness {
@@ -76,10 +80,15 @@ mod tests {
 
     #[test]
     fn required_ttl_scales_with_short_lifetimes() {
-        assert_eq!(required_ttl(300, 3600), 300);
-        assert_eq!(required_ttl(300, 300), 150);
-        assert_eq!(required_ttl(300, 30), 15);
-        assert_eq!(required_ttl(0, 3600), 0);
+        assert_eq!(required_ttl(None, 3600), 300);
+        assert_eq!(required_ttl(None, 300), 150);
+        assert_eq!(required_ttl(None, 30), 15);
+        assert_eq!(
+            required_ttl(Some(7200), 3600),
+            7200,
+            "an explicit value is exact"
+        );
+        assert_eq!(required_ttl(Some(0), 3600), 0);
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! a warning, so a damaged cache never stops gw; the next save replaces it whole.
 
 pub mod file_store;
+pub mod keyring_store;
 pub mod lock;
 
 use serde::{Deserialize, Serialize};
@@ -95,6 +96,14 @@ pub trait TokenStore {
     fn save(&self, key: &str, tokens: &StoredTokens, lock: &KeyLock) -> Result<(), StoreError>;
     /// Remove the record; `Ok(false)` when there was none.
     fn delete(&self, key: &str, lock: &KeyLock) -> Result<bool, StoreError>;
+
+    /// Which store holds `key`'s record, and where (for `gw status`).
+    fn holder(&self, key: &str) -> Option<(StoreKind, String)> {
+        match self.load(key) {
+            Ok(Some(_)) => Some((self.kind(), self.location(key))),
+            _ => None,
+        }
+    }
 }
 
 /// Parse a stored record; damage is reported as `None` plus a reason to warn about.
@@ -131,24 +140,158 @@ impl ClassifyName for serde_json::Error {
 /// The store a run uses, and why that one.
 pub struct Opened {
     pub store: Box<dyn TokenStore>,
-    /// Where and why, for `gw status` (e.g. "file store: selected by `--store file`").
+    /// Which store and why, for `gw status` (e.g. "file store: no Secret Service on the
+    /// session bus").
     pub detail: String,
 }
 
-/// Open the store for `choice` (`auto` | `keyring` | `file`).
+/// How long a keyring verdict is trusted: a working keyring is re-probed daily, a missing
+/// one hourly (someone may have started one).
+const VERDICT_OK_SECS: u64 = 24 * 3600;
+const VERDICT_BAD_SECS: u64 = 3600;
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Verdict {
+    available: bool,
+    reason: String,
+    checked_at: u64,
+}
+
+/// Open the store for `choice`:
+/// - `file`: the file store; the keyring is never touched.
+/// - `keyring`: the OS keyring, probed (≤ 3 s) unless a recent verdict says it works; an
+///   unavailable keyring is an error, never a fallback.
+/// - `auto`: the keyring when the probe (or a recent verdict) says it works, with the file
+///   store behind it; else the file store, said once on stderr when the verdict is made.
 pub fn open(
     choice: crate::cli::StoreChoice,
     paths: &crate::paths::Paths,
 ) -> Result<Opened, StoreError> {
-    let file = || Box::new(file_store::FileStore::new(&paths.state_dir.join("tokens")));
-    Ok(match choice {
-        crate::cli::StoreChoice::File => Opened {
-            store: file(),
-            detail: "file store, selected by `--store file`/`GW_TOKEN_STORE=file`".into(),
-        },
-        crate::cli::StoreChoice::Auto | crate::cli::StoreChoice::Keyring => Opened {
-            store: file(),
-            detail: "file store".into(),
-        },
-    })
+    use crate::cli::StoreChoice;
+    let file = file_store::FileStore::new(&paths.state_dir.join("tokens"));
+    if choice == StoreChoice::File {
+        return Ok(Opened {
+            store: Box::new(file),
+            detail: "file store, chosen with `--store file` / `GW_TOKEN_STORE=file`".into(),
+        });
+    }
+    let verdict = keyring_verdict(paths);
+    let keyring = keyring_store::KeyringStore::os();
+    match (choice, verdict) {
+        (StoreChoice::Keyring, Ok(())) => Ok(Opened {
+            store: Box::new(keyring),
+            detail: "OS keyring, chosen with `--store keyring` / `GW_TOKEN_STORE=keyring`".into(),
+        }),
+        (StoreChoice::Keyring, Err(why)) => Err(StoreError::Unavailable(why)),
+        (_, Ok(())) => Ok(Opened {
+            store: Box::new(FallbackStore { keyring, file }),
+            detail: "OS keyring (the default, `auto`)".into(),
+        }),
+        (_, Err(why)) => Ok(Opened {
+            store: Box::new(file),
+            detail: format!("file store, because there is no usable OS keyring: {why}"),
+        }),
+    }
+}
+
+/// Whether the OS keyring works here: a recent verdict from disk, else a fresh probe whose
+/// verdict is saved (and, when negative, said once on stderr).
+fn keyring_verdict(paths: &crate::paths::Paths) -> Result<(), String> {
+    let path = verdict_path(paths);
+    let now = crate::time::now_unix();
+    if let Some(v) = std::fs::read(&path)
+        .ok()
+        .and_then(|b| serde_json::from_slice::<Verdict>(&b).ok())
+    {
+        let ttl = if v.available {
+            VERDICT_OK_SECS
+        } else {
+            VERDICT_BAD_SECS
+        };
+        if v.checked_at <= now && now - v.checked_at < ttl {
+            return if v.available { Ok(()) } else { Err(v.reason) };
+        }
+    }
+    let result = keyring_store::probe(keyring_store::OsKeyring, keyring_store::CALL_TIMEOUT);
+    remember_verdict(paths, &result);
+    if let Err(why) = &result {
+        eprintln!(
+            "note: no usable OS keyring ({why}); keeping tokens in a private file under `{}`",
+            paths.state_dir.display()
+        );
+    }
+    result
+}
+
+/// Save a probe's outcome so later runs need not probe again.
+pub fn remember_verdict(paths: &crate::paths::Paths, result: &Result<(), String>) {
+    let verdict = Verdict {
+        available: result.is_ok(),
+        reason: result.clone().err().unwrap_or_default(),
+        checked_at: crate::time::now_unix(),
+    };
+    if let Ok(bytes) = serde_json::to_vec(&verdict) {
+        let _ = crate::paths::write_private(&verdict_path(paths), &bytes);
+    }
+}
+
+fn verdict_path(paths: &crate::paths::Paths) -> std::path::PathBuf {
+    paths.state_dir.join("keyring-verdict.json")
+}
+
+/// The keyring first; the file store for records saved while the keyring was unavailable,
+/// and for saves when it fails at run time (said on stderr). A record saved to the keyring
+/// removes its file copy, so one record never lives in two places.
+pub struct FallbackStore<K: TokenStore> {
+    pub keyring: K,
+    pub file: file_store::FileStore,
+}
+
+impl<K: TokenStore> TokenStore for FallbackStore<K> {
+    fn kind(&self) -> StoreKind {
+        StoreKind::Keyring
+    }
+
+    fn location(&self, key: &str) -> String {
+        self.keyring.location(key)
+    }
+
+    fn load(&self, key: &str) -> Result<Option<StoredTokens>, StoreError> {
+        match self.keyring.load(key) {
+            Ok(Some(r)) => Ok(Some(r)),
+            Ok(None) => self.file.load(key),
+            Err(StoreError::Unavailable(why)) => {
+                eprintln!("note: the OS keyring is unavailable ({why}); reading the file store");
+                self.file.load(key)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    fn save(&self, key: &str, tokens: &StoredTokens, lock: &KeyLock) -> Result<(), StoreError> {
+        match self.keyring.save(key, tokens, lock) {
+            Ok(()) => {
+                let _ = self.file.delete(key, lock);
+                Ok(())
+            }
+            Err(StoreError::Unavailable(why)) => {
+                eprintln!(
+                    "note: the OS keyring is unavailable ({why}); saving to `{}`",
+                    self.file.location(key)
+                );
+                self.file.save(key, tokens, lock)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    fn delete(&self, key: &str, lock: &KeyLock) -> Result<bool, StoreError> {
+        let from_file = self.file.delete(key, lock)?;
+        let from_keyring = self.keyring.delete(key, lock)?;
+        Ok(from_file || from_keyring)
+    }
+
+    fn holder(&self, key: &str) -> Option<(StoreKind, String)> {
+        self.keyring.holder(key).or_else(|| self.file.holder(key))
+    }
 }

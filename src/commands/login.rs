@@ -1,0 +1,28 @@
+//! `gw login`: sign in now, even if cached tokens are fine.
+
+use crate::cli::LoginArgs;
+use crate::idp::browser::{NoBrowser, OpenUrl, SystemBrowser};
+use crate::idp::method::Method;
+use crate::session::{self, Context, Login, Request};
+
+pub fn run(ctx: &Context<'_>, args: &LoginArgs) -> anyhow::Result<u8> {
+    let opener: &dyn OpenUrl = if args.no_browser {
+        &NoBrowser
+    } else {
+        &SystemBrowser
+    };
+    let method = if args.no_browser {
+        Method::Browser
+    } else {
+        super::login_method(args.device)
+    };
+    session::obtain(
+        ctx,
+        &Request {
+            min_ttl: Some(0),
+            login: Login::Interactive { method, opener },
+            force_login: true,
+        },
+    )?;
+    Ok(0)
+}
