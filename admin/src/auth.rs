@@ -94,7 +94,7 @@ pub fn workspace_token(
     let token = session::obtain(
         &ctx,
         &Request {
-            min_ttl: None,
+            min_ttl: gw::time::MinTtl::Default,
             login: Login::Interactive {
                 method: gw::commands::login_method(false),
                 opener: &gw::idp::browser::SystemBrowser,

@@ -424,18 +424,15 @@ pub async fn wait_until_ready(
                 )
             })?;
         let state = endpoint.state.clone().unwrap_or_default();
-        match state.config_update.as_deref() {
-            Some(u @ ("UPDATE_FAILED" | "UPDATE_CANCELED")) => {
-                return Err(UserError::failure(
-                    format!("the config update of serving endpoint `{name}` ended in {u}"),
-                    "see the endpoint's Events in the workspace (Serving → the endpoint); a \
-                     missing or unreadable secret is the usual cause: check that the secret \
-                     exists and that the endpoint's creator can read its scope, then run \
-                     setup-endpoint again",
-                )
-                .into());
-            }
-            _ => {}
+        if let Some(u @ ("UPDATE_FAILED" | "UPDATE_CANCELED")) = state.config_update.as_deref() {
+            return Err(UserError::failure(
+                format!("the config update of serving endpoint `{name}` ended in {u}"),
+                "see the endpoint's Events in the workspace (Serving → the endpoint); a \
+                 missing or unreadable secret is the usual cause: check that the secret \
+                 exists and that the endpoint's creator can read its scope, then run \
+                 setup-endpoint again",
+            )
+            .into());
         }
         if state.is_settled() {
             if last_shown.is_some() {
