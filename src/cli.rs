@@ -69,6 +69,22 @@ pub enum Command {
     /// Sets DATABRICKS_HOST, DATABRICKS_TOKEN, GW_EXEC_PROFILE, GW_CONFIG and GW_TOKEN_STORE,
     /// then replaces gw with the command (Unix) so its exit code is yours.
     Exec(ExecArgs),
+    /// Start Claude Code wired to the Databricks gateway (the `claude-db` alias)
+    ///
+    /// Runs `claude` from PATH (or $GW_CLAUDE_BIN) with ANTHROPIC_BASE_URL, the profile's
+    /// models and the coding-agent header, and passes `--settings` with a token helper
+    /// (`gw token --for claude`) so the session outlives every token. Your own `--settings`
+    /// is merged in; ~/.claude/settings.json is not touched. Arguments go to Claude Code.
+    Claude {
+        #[arg(
+            trailing_var_arg = true,
+            allow_hyphen_values = true,
+            value_name = "ARGS"
+        )]
+        args: Vec<OsString>,
+    },
+    /// Print the environment a target would get, as shell statements or JSON
+    Env(EnvArgs),
     /// Show the profile, who is signed in, when the token expires and where it is kept
     Status(JsonArgs),
     /// Remove this profile's tokens from every store
@@ -104,11 +120,21 @@ pub struct TokenArgs {
     #[arg(long)]
     pub check: bool,
     /// Seconds the token must still be valid for [default: 300, or half the token's lifetime if shorter]
-    #[arg(long, value_name = "SECS")]
+    #[arg(long, value_name = "SECS", conflicts_with = "consumer")]
     pub min_ttl: Option<u64>,
+    /// The program asking (Claude Code's apiKeyHelper): the token outlives its refresh
+    /// interval, and no device-code prompt is ever shown (exit 3 instead)
+    #[arg(long = "for", value_enum, value_name = "CONSUMER")]
+    pub consumer: Option<Consumer>,
     /// Never start an interactive sign-in; exit 3 when one is needed
     #[arg(long)]
     pub no_login: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Consumer {
+    /// Claude Code's `apiKeyHelper`
+    Claude,
 }
 
 #[derive(Debug, Args)]
@@ -127,6 +153,22 @@ pub enum Target {
     Generic,
     /// The Databricks CLI and SDKs: DATABRICKS_HOST and DATABRICKS_TOKEN
     Databricks,
+    /// Claude Code: the gateway's Anthropic API, models, and a token helper that refreshes
+    Claude,
+    /// OpenAI Codex CLI: a model provider at the gateway whose auth command is `gw token`
+    Codex,
+    /// Gemini CLI: the gateway's Gemini API with the token as a bearer key (no refresh)
+    Gemini,
+}
+
+#[derive(Debug, Args)]
+pub struct EnvArgs {
+    /// Output format (values quoted for that shell)
+    #[arg(long, value_enum, default_value_t = crate::launch::shell::ShellKind::Sh)]
+    pub shell: crate::launch::shell::ShellKind,
+    /// Which target's environment
+    #[arg(long, value_enum, default_value_t = Target::Generic)]
+    pub target: Target,
 }
 
 #[derive(Debug, Args)]

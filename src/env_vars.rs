@@ -27,3 +27,32 @@ pub const DATABRICKS_HOST: &str = "DATABRICKS_HOST";
 pub const DATABRICKS_TOKEN: &str = "DATABRICKS_TOKEN";
 /// Read: seconds to wait for the browser sign-in callback (default 300).
 pub const GW_LOGIN_TIMEOUT: &str = "GW_LOGIN_TIMEOUT";
+
+/// Set for the `claude` target: the gateway's Anthropic Messages API base URL.
+pub const ANTHROPIC_BASE_URL: &str = "ANTHROPIC_BASE_URL";
+/// Set for the `claude` target: the model for each Claude family.
+pub const ANTHROPIC_DEFAULT_OPUS_MODEL: &str = "ANTHROPIC_DEFAULT_OPUS_MODEL";
+pub const ANTHROPIC_DEFAULT_SONNET_MODEL: &str = "ANTHROPIC_DEFAULT_SONNET_MODEL";
+pub const ANTHROPIC_DEFAULT_HAIKU_MODEL: &str = "ANTHROPIC_DEFAULT_HAIKU_MODEL";
+/// Set for the `claude` target: extra request headers (`x-databricks-use-coding-agent-mode`).
+pub const ANTHROPIC_CUSTOM_HEADERS: &str = "ANTHROPIC_CUSTOM_HEADERS";
+/// Set for the `claude` target: how often Claude Code re-runs the token helper (ms).
+pub const CLAUDE_CODE_API_KEY_HELPER_TTL_MS: &str = "CLAUDE_CODE_API_KEY_HELPER_TTL_MS";
+/// Removed for the `claude` target: each outranks the token helper.
+pub const ANTHROPIC_API_KEY: &str = "ANTHROPIC_API_KEY";
+pub const ANTHROPIC_AUTH_TOKEN: &str = "ANTHROPIC_AUTH_TOKEN";
+pub const CLAUDE_CODE_USE_BEDROCK: &str = "CLAUDE_CODE_USE_BEDROCK";
+pub const CLAUDE_CODE_USE_VERTEX: &str = "CLAUDE_CODE_USE_VERTEX";
+pub const CLAUDE_CODE_USE_FOUNDRY: &str = "CLAUDE_CODE_USE_FOUNDRY";
+
+/// Set for the `gemini` target: the gateway's Gemini API base URL.
+pub const GOOGLE_GEMINI_BASE_URL: &str = "GOOGLE_GEMINI_BASE_URL";
+/// Set for the `gemini` target: the Databricks token (Gemini CLI has no refresh hook).
+pub const GEMINI_API_KEY: &str = "GEMINI_API_KEY";
+/// Set for the `gemini` target: `bearer`, so the key goes in `Authorization: Bearer`.
+pub const GEMINI_API_KEY_AUTH_MECHANISM: &str = "GEMINI_API_KEY_AUTH_MECHANISM";
+/// Set for the `gemini` target: the model (the profile's `model`).
+pub const GEMINI_MODEL: &str = "GEMINI_MODEL";
+/// Removed for the `gemini` target: it would outrank the gateway key.
+pub const GOOGLE_API_KEY: &str = "GOOGLE_API_KEY";
+pub const GOOGLE_GENAI_USE_VERTEXAI: &str = "GOOGLE_GENAI_USE_VERTEXAI";

@@ -73,7 +73,11 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
         Command::Login(args) => commands::login::run(&ctx, &args),
         Command::Token(args) => commands::token::run(&ctx, &args),
-        Command::Exec(args) => commands::exec::run(&ctx, cli.store.as_str(), args),
+        Command::Exec(args) => {
+            commands::exec::run(&ctx, cli.store.as_str(), args.target, args.command)
+        }
+        Command::Claude { args } => commands::claude::run(&ctx, cli.store.as_str(), args),
+        Command::Env(args) => commands::env::run(&ctx, cli.store.as_str(), &args),
         Command::Status(args) => commands::status::run(&ctx, &opened.detail, args.json),
         Command::Logout => commands::logout::run(&ctx),
         Command::Doctor(args) => commands::doctor::run(&ctx, cli.store, args.json, args.offline),

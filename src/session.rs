@@ -12,7 +12,7 @@
 //!    session, exchange, save. Not allowed → exit 3.
 //!
 //! A freshly obtained token is returned even when it lives shorter than `min_ttl`, and
-//! `min_ttl` is capped at half a token's lifetime ([`required_ttl`]) so short-lived tokens
+//! `min_ttl` is capped at half a token's lifetime ([`MinTtl`]) so short-lived tokens
 //! are not refreshed on every call.
 
 use std::time::Duration;
@@ -31,7 +31,7 @@ use crate::idp::token_endpoint::{self, Answer, TokenError, TokenResponse};
 use crate::idp::{browser_login, device_login};
 use crate::paths::Paths;
 use crate::secret::Secret;
-use crate::time::{Freshness, freshness, now_unix, required_ttl, rfc3339, unix};
+use crate::time::{Freshness, MinTtl, freshness, now_unix, rfc3339, unix};
 use crate::token_store::{Identity, KeyLock, StoredTokens, TokenStore};
 use crate::{debug, env_vars, info};
 
@@ -58,8 +58,7 @@ pub enum Login<'a> {
 
 /// What the caller needs.
 pub struct Request<'a> {
-    /// `None`: the default ([`required_ttl`]).
-    pub min_ttl: Option<u64>,
+    pub min_ttl: MinTtl,
     pub login: Login<'a>,
     /// `gw login`: sign in even if cached tokens are fine.
     pub force_login: bool,
@@ -97,16 +96,16 @@ impl Context<'_> {
 /// Step 1 only: the cached token if it has `min_ttl` left. Never locks, never networks.
 pub fn cached(
     ctx: &Context<'_>,
-    min_ttl: Option<u64>,
+    min_ttl: MinTtl,
     now: u64,
 ) -> anyhow::Result<Option<DatabricksToken>> {
     let rec = ctx.load()?;
     Ok(rec.and_then(|r| fresh_token(&r, min_ttl, now)))
 }
 
-fn fresh_token(rec: &StoredTokens, min_ttl: Option<u64>, now: u64) -> Option<DatabricksToken> {
+fn fresh_token(rec: &StoredTokens, min_ttl: MinTtl, now: u64) -> Option<DatabricksToken> {
     let t = rec.databricks.as_ref()?;
-    let f = freshness(t.expires_at, now, required_ttl(min_ttl, t.lifetime));
+    let f = freshness(t.expires_at, now, min_ttl.required(t.lifetime));
     debug!("cached Databricks token: {f}");
     (f == Freshness::Fresh).then(|| t.clone())
 }
@@ -572,9 +571,9 @@ mod tests {
 
     #[test]
     fn only_a_token_with_min_ttl_left_is_served_from_cache() {
-        assert!(fresh_token(&rec_with(1300), Some(300), 1000).is_some());
-        assert!(fresh_token(&rec_with(1299), Some(300), 1000).is_none());
-        assert!(fresh_token(&StoredTokens::new("p"), Some(0), 1000).is_none());
+        assert!(fresh_token(&rec_with(1300), MinTtl::Exact(300), 1000).is_some());
+        assert!(fresh_token(&rec_with(1299), MinTtl::Exact(300), 1000).is_none());
+        assert!(fresh_token(&StoredTokens::new("p"), MinTtl::Exact(0), 1000).is_none());
     }
 
     #[test]

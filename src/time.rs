@@ -44,12 +44,29 @@ pub fn freshness(expires_at: u64, now: u64, min_ttl: u64) -> Freshness {
 /// Default life a token handed out must still have, in seconds.
 pub const DEFAULT_MIN_TTL: u64 = 300;
 
-/// The life a cached token must still have: what the caller asked for; by default
-/// [`DEFAULT_MIN_TTL`], but at most half the token's own lifetime, so that short-lived tokens
-/// (5-minute policies, 30-second test tokens) are reused for half their life instead of being
-/// refreshed on every call.
-pub fn required_ttl(min_ttl: Option<u64>, lifetime: u64) -> u64 {
-    min_ttl.unwrap_or(DEFAULT_MIN_TTL.min(lifetime / 2))
+/// The life a cached token must still have to be handed out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MinTtl {
+    /// [`DEFAULT_MIN_TTL`], but at most half the token's own lifetime, so that short-lived
+    /// tokens (5-minute policies, 30-second test tokens) are reused for half their life
+    /// instead of being refreshed on every call.
+    Default,
+    /// Exactly this many seconds (`--min-ttl`).
+    Exact(u64),
+    /// Claude Code's token helper: the helper interval plus a margin, from the lifetime
+    /// ([`crate::launch::claude::helper_min_ttl`]).
+    ClaudeHelper,
+}
+
+impl MinTtl {
+    /// The seconds a token of this `lifetime` must still have.
+    pub fn required(self, lifetime: u64) -> u64 {
+        match self {
+            MinTtl::Default => DEFAULT_MIN_TTL.min(lifetime / 2),
+            MinTtl::Exact(s) => s,
+            MinTtl::ClaudeHelper => crate::launch::claude::helper_min_ttl(lifetime),
+        }
+    }
 }
 
 impl std::fmt::Display for Freshness {
@@ -79,16 +96,23 @@ mod tests {
     }
 
     #[test]
-    fn required_ttl_scales_with_short_lifetimes() {
-        assert_eq!(required_ttl(None, 3600), 300);
-        assert_eq!(required_ttl(None, 300), 150);
-        assert_eq!(required_ttl(None, 30), 15);
+    fn min_ttl_scales_with_short_lifetimes() {
+        assert_eq!(MinTtl::Default.required(3600), 300);
+        assert_eq!(MinTtl::Default.required(300), 150);
+        assert_eq!(MinTtl::Default.required(30), 15);
         assert_eq!(
-            required_ttl(Some(7200), 3600),
+            MinTtl::Exact(7200).required(3600),
             7200,
             "an explicit value is exact"
         );
-        assert_eq!(required_ttl(Some(0), 3600), 0);
+        assert_eq!(MinTtl::Exact(0).required(3600), 0);
+        assert_eq!(MinTtl::ClaudeHelper.required(3600), 900 + 300);
+        for lifetime in [4, 30, 300, 3600, 86400] {
+            assert!(
+                MinTtl::ClaudeHelper.required(lifetime) < lifetime,
+                "{lifetime}: a fresh token is served, not refreshed in a loop"
+            );
+        }
     }
 
     #[test]

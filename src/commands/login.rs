@@ -4,6 +4,7 @@ use crate::cli::LoginArgs;
 use crate::idp::browser::{NoBrowser, OpenUrl, SystemBrowser};
 use crate::idp::method::Method;
 use crate::session::{self, Context, Login, Request};
+use crate::time::MinTtl;
 
 pub fn run(ctx: &Context<'_>, args: &LoginArgs) -> anyhow::Result<u8> {
     let opener: &dyn OpenUrl = if args.no_browser {
@@ -19,7 +20,7 @@ pub fn run(ctx: &Context<'_>, args: &LoginArgs) -> anyhow::Result<u8> {
     session::obtain(
         ctx,
         &Request {
-            min_ttl: Some(0),
+            min_ttl: MinTtl::Exact(0),
             login: Login::Interactive { method, opener },
             force_login: true,
         },

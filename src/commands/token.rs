@@ -1,28 +1,25 @@
 //! `gw token`: a valid Databricks token on stdout, and nothing else.
 
-use crate::cli::TokenArgs;
+use crate::cli::{Consumer, TokenArgs};
 use crate::error::exit;
-use crate::idp::browser::SystemBrowser;
-use crate::session::{self, Context, Login, Request};
-use crate::time::{now_unix, rfc3339};
+use crate::session::{self, Context, Request};
+use crate::time::{MinTtl, now_unix, rfc3339};
 
 pub fn run(ctx: &Context<'_>, args: &TokenArgs) -> anyhow::Result<u8> {
+    let min_ttl = match (args.consumer, args.min_ttl) {
+        (Some(Consumer::Claude), _) => MinTtl::ClaudeHelper,
+        (None, Some(s)) => MinTtl::Exact(s),
+        (None, None) => MinTtl::Default,
+    };
     if args.check {
-        let fresh = session::cached(ctx, args.min_ttl, now_unix())?;
+        let fresh = session::cached(ctx, min_ttl, now_unix())?;
         return Ok(if fresh.is_some() { 0 } else { exit::FAILURE });
     }
-    let login = if args.no_login {
-        Login::Never
-    } else {
-        Login::Interactive {
-            method: super::login_method(false),
-            opener: &SystemBrowser,
-        }
-    };
+    let login = super::login_policy(args.no_login, args.consumer.is_some());
     let t = session::obtain(
         ctx,
         &Request {
-            min_ttl: args.min_ttl,
+            min_ttl,
             login,
             force_login: false,
         },

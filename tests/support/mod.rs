@@ -73,6 +73,17 @@ impl Servers {
         serde_json::from_value(get_json(&format!("{}/__secrets", self.issuer))).unwrap()
     }
 
+    /// What the Anthropic stub recorded (`GET <workspace>/__requests`), model calls only.
+    pub fn messages(&self) -> Vec<serde_json::Value> {
+        let all = get_json(&format!("{}/__requests", self.workspace));
+        all.as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["kind"] == "messages")
+            .cloned()
+            .collect()
+    }
+
     pub fn reset_stats(&self) {
         http("POST", &format!("{}/__reset", self.issuer), "", "");
         http("POST", &format!("{}/__reset", self.workspace), "", "");
@@ -159,7 +170,10 @@ impl Sandbox {
     /// The `gw` command with this sandbox's (and only this sandbox's) environment.
     pub fn cmd(&self, args: &[&str]) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_gw"));
-        c.args(args).env_clear().stdin(Stdio::null());
+        c.args(args)
+            .env_clear()
+            .stdin(Stdio::null())
+            .current_dir(self.dir.path());
         for (k, v) in &self.env {
             c.env(k, v);
         }

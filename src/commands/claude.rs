@@ -1,0 +1,15 @@
+//! `gw claude [ARGS...]` (alias `claude-db`): `gw exec --target claude -- claude ARGS...`, with
+//! Claude Code from `$GW_CLAUDE_BIN` or PATH.
+
+use std::ffi::OsString;
+
+use crate::cli::Target;
+use crate::env_vars;
+use crate::session::Context;
+
+pub fn run(ctx: &Context<'_>, store: &str, args: Vec<OsString>) -> anyhow::Result<u8> {
+    let program = std::env::var_os(env_vars::GW_CLAUDE_BIN)
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| "claude".into());
+    super::exec::launch_target(ctx, store, Target::Claude, program, args)
+}

@@ -1,0 +1,293 @@
+//! `gw claude` with the REAL Claude Code CLI (npm `@anthropic-ai/claude-code`, pinned in
+//! tests/claude, installed by `.ci/run`) against the fake workspace's Anthropic Messages stub.
+//! Claude Code runs offline: temp HOME, no non-essential traffic, stdin closed.
+
+mod support;
+
+use std::path::PathBuf;
+
+use support::{Sandbox, Servers};
+
+fn claude_bin() -> PathBuf {
+    let bin = support::repo().join("tests/claude/node_modules/.bin/claude");
+    assert!(
+        bin.exists(),
+        "Claude Code is not installed for the tests: run `npm ci` in tests/claude (or `.ci/run`)"
+    );
+    bin
+}
+
+fn sandbox(servers: &Servers, extra_profile: &str) -> Sandbox {
+    let mut sb = Sandbox::new(
+        &servers
+            .config(extra_profile, "")
+            .replace("databricks-claude-test", "databricks-claude-opus-4-8"),
+    );
+    sb.set("GW_CLAUDE_BIN", &claude_bin().display().to_string());
+    sb.set("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1");
+    sb.set("CLAUDE_CODE_MAX_RETRIES", "3");
+    sb
+}
+
+fn digest(path: &std::path::Path) -> Vec<u8> {
+    std::fs::read(path).unwrap()
+}
+
+#[test]
+fn claude_db_reaches_the_gateway_as_the_signed_in_user_and_leaves_user_settings_alone() {
+    let servers = Servers::start(&[]);
+    let mut sb = sandbox(&servers, "");
+    let settings = sb.path("home/.claude/settings.json");
+    std::fs::create_dir_all(settings.parent().unwrap()).unwrap();
+    std::fs::write(&settings, "{\n  \"theme\": \"dark\"\n}\n").unwrap();
+    let before = digest(&settings);
+    sb.set("ANTHROPIC_API_KEY", "sk-ant-should-not-pass");
+    sb.gw(&["login"]).ok();
+    let token = sb.gw(&["token"]).ok().stdout.trim().to_owned();
+
+    let out = sb.gw(&["claude", "-p", "say hi"]).ok();
+    assert!(
+        out.stdout
+            .contains("STUB-REPLY model=databricks-claude-opus-4-8"),
+        "stdout: {}\nstderr: {}",
+        out.stdout,
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("not passing ANTHROPIC_API_KEY"),
+        "{}",
+        out.stderr
+    );
+    let msgs = servers.messages();
+    assert!(!msgs.is_empty());
+    for m in &msgs {
+        assert_eq!(m["status"], 200, "{m}");
+        assert_eq!(
+            m["headers"]["authorization"],
+            format!("Bearer {token}"),
+            "the exchanged token, from the helper"
+        );
+        assert_eq!(m["headers"]["x-databricks-use-coding-agent-mode"], "true");
+        assert!(
+            m["path"]
+                .as_str()
+                .unwrap()
+                .starts_with("/serving-endpoints/anthropic/v1/messages"),
+            "{m}"
+        );
+        assert!(
+            m["model"]
+                .as_str()
+                .unwrap()
+                .starts_with("databricks-claude-opus-4-8"),
+            "{m}"
+        );
+    }
+    assert_eq!(
+        digest(&settings),
+        before,
+        "~/.claude/settings.json is byte-for-byte unchanged"
+    );
+}
+
+#[test]
+fn the_ai_gateway_route_works_alongside_a_users_own_settings() {
+    let servers = Servers::start(&[]);
+    let sb = sandbox(&servers, "gateway = \"ai-gateway\"");
+    sb.gw(&["login"]).ok();
+    let out = sb
+        .gw(&[
+            "claude",
+            "--settings",
+            r#"{"permissions":{"deny":["Bash(rm:*)"]}}"#,
+            "-p",
+            "say hi",
+        ])
+        .ok();
+    assert!(
+        out.stdout.contains("STUB-REPLY"),
+        "stdout: {}\nstderr: {}",
+        out.stdout,
+        out.stderr
+    );
+    let msgs = servers.messages();
+    assert!(
+        msgs.iter().all(|m| m["path"]
+            .as_str()
+            .unwrap()
+            .starts_with("/ai-gateway/anthropic/")),
+        "{msgs:?}"
+    );
+}
+
+#[test]
+fn a_long_session_gets_a_fresh_token_mid_session_through_the_helper() {
+    // Databricks tokens of 4 s: the tool call below outlives the first one.
+    let servers = Servers::start(&[("WS_TOKEN_TTL", "4")]);
+    let sb = sandbox(&servers, "");
+    sb.gw(&["login"]).ok();
+    servers.reset_stats();
+    let out = sb
+        .gw(&[
+            "claude",
+            "--allowedTools",
+            "Bash(sleep:*)",
+            "-p",
+            "go [[stub-bash: sleep 5]]",
+        ])
+        .ok();
+    assert!(
+        out.stdout.contains("STUB-REPLY"),
+        "stdout: {}\nstderr: {}",
+        out.stdout,
+        out.stderr
+    );
+    let msgs = servers.messages();
+    let ok_tokens: Vec<&str> = msgs
+        .iter()
+        .filter(|m| m["status"] == 200)
+        .map(|m| m["token"].as_str().unwrap())
+        .collect();
+    let mut distinct = ok_tokens.clone();
+    distinct.dedup();
+    assert!(
+        distinct.len() >= 2,
+        "a later request carried a fresh token: {msgs:#?}"
+    );
+    assert!(
+        servers.idp_stats()["token_refresh_token"].as_u64().unwrap() >= 1,
+        "obtained by a silent refresh"
+    );
+    assert_eq!(
+        servers.idp_stats()["authorize"],
+        0,
+        "no browser in the middle of the session"
+    );
+}
+
+#[test]
+fn the_helper_never_shows_a_device_code_prompt() {
+    let servers = Servers::start(&[]);
+    let mut sb = Sandbox::new(&servers.config("", ""));
+    sb.unset("BROWSER");
+    sb.set("SSH_CONNECTION", "10.0.0.1 5000 10.0.0.2 22");
+    let out = sb.gw(&["token", "--for", "claude"]);
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    assert!(
+        !out.stderr.contains("user_code") && !out.stderr.contains("enter the code"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("hint: run `gw login`"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(servers.idp_stats()["device_authorization"], 0);
+}
+
+#[test]
+fn a_missing_claude_is_one_line_with_the_install_command_and_no_sign_in() {
+    let servers = Servers::start(&[]);
+    let mut sb = Sandbox::new(&servers.config("", ""));
+    sb.set("GW_CLAUDE_BIN", "/nonexistent/claude");
+    let out = sb.gw(&["claude", "-p", "x"]);
+    assert_eq!(out.code, 1);
+    let lines: Vec<&str> = out.stderr.lines().collect();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(lines[0].contains("/nonexistent/claude"), "{lines:?}");
+    assert!(
+        lines[1].contains("npm install -g @anthropic-ai/claude-code"),
+        "{lines:?}"
+    );
+    assert_eq!(servers.idp_stats()["authorize"], 0);
+}
+
+#[test]
+fn a_nested_gw_reuses_the_session_of_its_parent() {
+    let servers = Servers::start(&[]);
+    let sb = Sandbox::new(&servers.config("", ""));
+    let gw = env!("CARGO_BIN_EXE_gw");
+    let out = sb
+        .gw(&[
+            "exec",
+            "--",
+            "sh",
+            "-c",
+            &format!(
+                "echo outer=$DATABRICKS_TOKEN; '{gw}' exec -- sh -c 'echo inner=$DATABRICKS_TOKEN'"
+            ),
+        ])
+        .ok();
+    let outer = out
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("outer="))
+        .unwrap();
+    let inner = out
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("inner="))
+        .unwrap();
+    assert_eq!(outer, inner);
+    assert_eq!(servers.idp_stats()["authorize"], 1, "one sign-in for both");
+}
+
+#[test]
+fn gw_env_round_trips_through_each_shell() {
+    let servers = Servers::start(&[]);
+    let mut sb = Sandbox::new(&servers.config("", ""));
+    let weird = sb.path("dir with 'quotes' and \"double\" $HOME \\ back");
+    std::fs::create_dir_all(&weird).unwrap();
+    let cfg = weird.join("config.toml");
+    std::fs::copy(sb.path("config.toml"), &cfg).unwrap();
+    sb.set("GW_CONFIG", &cfg.display().to_string());
+    sb.gw(&["login"]).ok();
+    let token = sb.gw(&["token"]).ok().stdout.trim().to_owned();
+    let expect = format!("{}|{token}|test", cfg.display());
+
+    let sh = sb.gw(&["env", "--shell", "sh"]).ok().stdout;
+    let script = sb.path("env.sh");
+    std::fs::write(&script, &sh).unwrap();
+    let got = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            ". '{}'; printf '%s|%s|%s' \"$GW_CONFIG\" \"$DATABRICKS_TOKEN\" \"$GW_EXEC_PROFILE\"",
+            script.display()
+        ))
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&got.stdout), expect, "sh");
+
+    let fish = sb.gw(&["env", "--shell", "fish"]).ok().stdout;
+    let script = sb.path("env.fish");
+    std::fs::write(&script, &fish).unwrap();
+    let got = std::process::Command::new("fish")
+        .env("HOME", sb.path("home"))
+        .arg("-c")
+        .arg(format!("source '{}'; printf '%s|%s|%s' \"$GW_CONFIG\" \"$DATABRICKS_TOKEN\" \"$GW_EXEC_PROFILE\"", script.display()))
+        .output()
+        .expect("fish (Debian package fish, installed by .ci/run)");
+    assert_eq!(
+        String::from_utf8_lossy(&got.stdout),
+        expect,
+        "fish: {}",
+        String::from_utf8_lossy(&got.stderr)
+    );
+
+    let json: serde_json::Value = serde_json::from_str(
+        &sb.gw(&["env", "--shell", "json", "--target", "claude"])
+            .ok()
+            .stdout,
+    )
+    .unwrap();
+    assert_eq!(json["GW_CONFIG"], cfg.display().to_string());
+    assert!(
+        json["DATABRICKS_TOKEN"].is_null(),
+        "claude's env removes it"
+    );
+    assert_eq!(
+        json["ANTHROPIC_BASE_URL"],
+        format!("{}/serving-endpoints/anthropic", servers.workspace)
+    );
+}
