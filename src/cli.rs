@@ -192,4 +192,36 @@ pub struct DoctorArgs {
 pub enum ConfigCommand {
     /// Print the path of the config file gw uses
     Path,
+    /// Write a config file (prompting for what is missing when run in a terminal)
+    ///
+    /// Entra ID: --host URL --tenant-id T --client-id C. Any OIDC provider: --host URL
+    /// --issuer URL --client-id C. The workspace's own sign-in (no federation policy yet):
+    /// --host URL alone. The profile is named by --profile (default "default"). Never
+    /// overwrites an existing file without --force.
+    Init(InitArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The Databricks workspace URL
+    #[arg(long, value_name = "URL")]
+    pub host: Option<String>,
+    /// Entra ID directory (tenant) ID
+    #[arg(long, value_name = "T", conflicts_with = "issuer")]
+    pub tenant_id: Option<String>,
+    /// Issuer of any other OpenID Connect provider
+    #[arg(long, value_name = "URL")]
+    pub issuer: Option<String>,
+    /// The public client (app registration) ID at the IdP
+    #[arg(long, value_name = "C")]
+    pub client_id: Option<String>,
+    /// Serving endpoint (model) name Claude Code's requests go to
+    #[arg(long, value_name = "M")]
+    pub model: Option<String>,
+    /// Replace an existing config file
+    #[arg(long)]
+    pub force: bool,
+    /// Never prompt, even in a terminal
+    #[arg(long)]
+    pub non_interactive: bool,
 }

@@ -44,6 +44,10 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             emit(&format!("{}\n", paths.config.display()))?;
             return Ok(0);
         }
+        Command::Config(ConfigCommand::Init(args)) => {
+            let paths = Paths::resolve(cli.config.as_deref())?;
+            return commands::config_init::run(&paths, cli.profile.as_deref(), args);
+        }
         _ => {}
     }
     // The config is validated before any store or network is touched.

@@ -100,3 +100,67 @@ fn version_and_usage_errors() {
     assert_eq!(sb.gw(&["token", "--min-ttl", "soon"]).code, 2);
     assert_eq!(sb.gw(&["exec"]).code, 2, "exec needs a command");
 }
+
+#[test]
+fn config_init_writes_a_valid_config_once_and_replaces_it_only_with_force() {
+    let mut sb = Sandbox::new(VALID);
+    sb.unset("GW_CONFIG");
+    let path = sb.path("home/.config/gw/config.toml");
+    let args = [
+        "config",
+        "init",
+        "--host",
+        "https://adb-1.2.azuredatabricks.net",
+        "--tenant-id",
+        "72f988bf-86f1-41af-91ab-2d7cd011db47",
+        "--client-id",
+        "c1",
+        "--model",
+        "databricks-claude-opus-4-8",
+    ];
+    let out = sb.gw(&args).ok();
+    assert!(
+        out.stderr.contains(&path.display().to_string()),
+        "{}",
+        out.stderr
+    );
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        text.contains("kind = \"azure\"")
+            && text.contains("model = \"databricks-claude-opus-4-8\""),
+        "{text}"
+    );
+    let status = sb.gw(&["status", "--json"]).ok();
+    assert!(
+        status.stdout.contains("\"profile\":\"default\""),
+        "{}",
+        status.stdout
+    );
+    let again = sb.gw(&args);
+    assert_eq!(again.code, 1, "never overwrites without --force");
+    assert!(again.stderr.contains("--force"));
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
+    let mut forced = args.to_vec();
+    forced.extend(["--force", "--profile", "work"]);
+    sb.gw(&forced).ok();
+    assert!(
+        std::fs::read_to_string(&path)
+            .unwrap()
+            .contains("[profiles.work]")
+    );
+    let bad = sb.gw(&["config", "init", "--force", "--host", "http://example.com"]);
+    assert_eq!(
+        bad.code, 2,
+        "validated before it is written: {}",
+        bad.stderr
+    );
+    assert!(
+        std::fs::read_to_string(&path)
+            .unwrap()
+            .contains("[profiles.work]"),
+        "the old file is kept"
+    );
+    let none = sb.gw(&["config", "init", "--force", "--non-interactive"]);
+    assert_eq!(none.code, 2);
+    assert!(none.stderr.contains("--host"), "{}", none.stderr);
+}

@@ -2,6 +2,7 @@
 //! [`emit`], so nothing else in gw can write to the stream a caller reads a token from.
 
 pub mod claude;
+pub mod config_init;
 pub mod doctor;
 pub mod env;
 pub mod exec;
