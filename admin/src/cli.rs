@@ -27,7 +27,8 @@ use crate::commands::setup_endpoint::{Provider, SecretRef};
     name = "gw-admin",
     version,
     propagate_version = true,
-    max_term_width = 100
+    max_term_width = 100,
+    verbatim_doc_comment
 )]
 pub struct Cli {
     /// gw profile whose workspace and sign-in to use [default: as gw picks it]

@@ -192,6 +192,7 @@ pub fn describe_gateway(g: Option<&AiGatewayConfig>) -> String {
                 ("user", Some(p)) => format!("user {p}"),
                 ("user", None) => "each user".into(),
                 (k, Some(p)) => format!("{k} {p}"),
+                ("endpoint", None) => "the whole endpoint".into(),
                 (k, None) => k.to_owned(),
             };
             format!("{amount}/{} for {who}", l.renewal_period)

@@ -1,0 +1,420 @@
+//! The built `gw-admin` against a fake Databricks workspace + account API
+//! (`tests/idp/databricks_api.mjs`, in-memory): the admin sequence twice, the second run
+//! writing nothing; dry runs sending nothing; the account sign-in through gw's PKCE engine;
+//! exit codes and `error:`/`hint:` lines.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, ChildStdin, Command, Output, Stdio};
+
+use serde_json::Value;
+
+const WS_TOKEN: &str = "ws-test-token-e2e-7f3a";
+const ACCOUNT_TOKEN: &str = "acct-test-token-e2e-91c2";
+const ACCOUNT: &str = "acct-e2e";
+const TENANT: &str = "11111111-2222-3333-4444-555555555555";
+
+fn fake_script() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/idp/databricks_api.mjs")
+}
+
+/// The fake API; it exits when its stdin closes (on drop).
+struct Fake {
+    child: Child,
+    _stdin: ChildStdin,
+    url: String,
+}
+
+impl Fake {
+    fn start() -> Fake {
+        let mut child = Command::new("node")
+            .arg(fake_script())
+            .env("FAKE_WS_TOKEN", WS_TOKEN)
+            .env("FAKE_ACCOUNT_TOKEN", ACCOUNT_TOKEN)
+            .env("FAKE_SEED_POLICIES", "3")
+            .env("FAKE_SEED_ACCOUNT", ACCOUNT)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start node tests/idp/databricks_api.mjs (Node 20+)");
+        let stdin = child.stdin.take().unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let v: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{line:?}: {e}"));
+        Fake {
+            child,
+            _stdin: stdin,
+            url: v["url"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    fn stats(&self) -> Value {
+        let out = Command::new("node")
+            .args([
+                "-e",
+                "fetch(process.argv[1]).then(r => r.text()).then(t => process.stdout.write(t))",
+                &format!("{}/__stats", self.url),
+            ])
+            .output()
+            .unwrap();
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+}
+
+impl Drop for Fake {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A sandbox for one run of the binary: its own HOME, no inherited gw or Databricks settings.
+struct Admin {
+    home: tempfile::TempDir,
+    host: String,
+}
+
+impl Admin {
+    fn new(fake: &Fake) -> Admin {
+        Admin {
+            home: tempfile::tempdir().unwrap(),
+            host: fake.url.clone(),
+        }
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_gw-admin"));
+        cmd.args(["--host", &self.host, "--account-host", &self.host])
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.home.path())
+            .env("XDG_CONFIG_HOME", self.home.path().join("config"))
+            .env("XDG_STATE_HOME", self.home.path().join("state"))
+            .env("XDG_CACHE_HOME", self.home.path().join("cache"))
+            .env("GW_ADMIN_POLL_MS", "20")
+            .env("GW_ADMIN_WAIT_SECS", "20")
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    /// Run with both tokens set.
+    fn run(&self, args: &[&str]) -> Output {
+        self.command(args)
+            .env("DATABRICKS_TOKEN", WS_TOKEN)
+            .env("DATABRICKS_ACCOUNT_TOKEN", ACCOUNT_TOKEN)
+            .output()
+            .unwrap()
+    }
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn ok(out: &Output) -> String {
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert!(
+        out.status.success(),
+        "exit {:?}\nstdout:\n{stdout}\nstderr:\n{stderr}",
+        out.status.code()
+    );
+    for token in [WS_TOKEN, ACCOUNT_TOKEN] {
+        assert!(
+            !stdout.contains(token) && !stderr.contains(token),
+            "a token was printed"
+        );
+    }
+    stdout
+}
+
+const SEQUENCE: &[&[&str]] = &[
+    &[
+        "setup-endpoint",
+        "--name",
+        "claude-code",
+        "--external-model",
+        "claude-sonnet-4-5",
+        "--provider",
+        "anthropic",
+        "--api-key-secret",
+        "gw/anthropic",
+    ],
+    &[
+        "configure-gateway",
+        "--name",
+        "claude-code",
+        "--usage-tracking",
+        "--rate-limit",
+        "100/minute",
+        "--rate-limit",
+        "20/minute:user",
+        "--rate-limit",
+        "50/minute:group=data-eng",
+        "--pii",
+        "mask",
+        "--safety",
+        "--inference-table",
+        "main.gw",
+    ],
+    &["grant", "--name", "claude-code", "--group", "developers"],
+    &[
+        "setup-federation",
+        "--account-id",
+        ACCOUNT,
+        "--azure-tenant",
+        TENANT,
+        "--audience",
+        "gw-client-id",
+    ],
+    &["show", "--name", "claude-code", "--account-id", ACCOUNT],
+];
+
+#[test]
+fn the_admin_sequence_twice_changes_everything_once_and_nothing_the_second_time() {
+    let fake = Fake::start();
+    let admin = Admin::new(&fake);
+
+    let first: Vec<String> = SEQUENCE.iter().map(|args| ok(&admin.run(args))).collect();
+    let after_first = fake.stats();
+    assert_eq!(after_first["writes"], 4, "{after_first}");
+    let routes = &after_first["by_route"];
+    assert_eq!(routes["POST /api/2.0/serving-endpoints"], 1);
+    assert_eq!(
+        routes["PUT /api/2.0/serving-endpoints/claude-code/ai-gateway"],
+        1
+    );
+    assert_eq!(
+        routes["PATCH /api/2.0/permissions/serving-endpoints/{id}"],
+        1
+    );
+    assert_eq!(
+        routes[&format!("POST /api/2.0/accounts/{ACCOUNT}/federationPolicies")],
+        1
+    );
+    assert!(
+        first[0].contains("Created serving endpoint `claude-code`"),
+        "{}",
+        first[0]
+    );
+    assert!(first[0].contains("READY"));
+    assert!(first[1].contains("Updated the AI Gateway of `claude-code`"));
+    assert!(first[2].contains("Granted CAN_QUERY on `claude-code` to group `developers`"));
+    assert!(first[3].contains("Created federation policy `gw-"));
+    assert!(first[3].contains("subject claim `preferred_username`"));
+    assert!(
+        first[4].contains("group developers CAN_QUERY"),
+        "{}",
+        first[4]
+    );
+
+    let second: Vec<String> = SEQUENCE.iter().map(|args| ok(&admin.run(args))).collect();
+    let after_second = fake.stats();
+    assert_eq!(
+        after_second["writes"], 4,
+        "the second run wrote: {after_second}"
+    );
+    for out in &second[..4] {
+        assert!(out.contains("nothing to change"), "{out}");
+    }
+    assert_eq!(second[4], first[4], "show differs between runs");
+
+    // What exists, as JSON: the endpoint ready with its gateway and grant, and the policy
+    // found past the first page of the list.
+    let shown: Value = serde_json::from_str(&ok(&admin.run(&[
+        "--json",
+        "show",
+        "--name",
+        "claude-code",
+        "--account-id",
+        ACCOUNT,
+    ])))
+    .unwrap();
+    let e = &shown["endpoint"];
+    assert_eq!(e["state"]["ready"], "READY");
+    assert_eq!(
+        e["config"]["served_entities"][0]["external_model"]["anthropic_config"]["anthropic_api_key"],
+        "{{secrets/gw/anthropic}}"
+    );
+    assert_eq!(e["ai_gateway"]["usage_tracking_config"]["enabled"], true);
+    assert_eq!(
+        e["ai_gateway"]["guardrails"]["output"]["pii"]["behavior"],
+        "MASK"
+    );
+    assert_eq!(
+        e["ai_gateway"]["inference_table_config"]["table_name_prefix"],
+        "claude-code"
+    );
+    let acl = shown["permissions"]["access_control_list"]
+        .as_array()
+        .unwrap();
+    assert!(acl.iter().any(|a| a["group_name"] == "developers"
+        && a["all_permissions"][0]["permission_level"] == "CAN_QUERY"));
+    let policies = shown["federation_policies"].as_array().unwrap();
+    assert_eq!(policies.len(), 4);
+    let ours = &policies[3]["oidc_policy"];
+    assert_eq!(
+        ours["issuer"],
+        format!("https://login.microsoftonline.com/{TENANT}/v2.0")
+    );
+    assert_eq!(ours["audiences"], serde_json::json!(["gw-client-id"]));
+    assert_eq!(ours["subject_claim"], "preferred_username");
+}
+
+#[test]
+fn a_dry_run_prints_every_request_and_sends_none() {
+    let fake = Fake::start();
+    let admin = Admin::new(&fake);
+    for args in SEQUENCE {
+        let mut with = vec!["--dry-run"];
+        with.extend_from_slice(args);
+        let stdout = ok(&admin.run(&with));
+        assert!(
+            stdout.contains(&format!("GET {}/api/2.0/", fake.url)),
+            "{stdout}"
+        );
+    }
+    let stats = fake.stats();
+    assert_eq!(stats["requests"], 0, "{stats}");
+
+    // Without any token either: a dry run needs none and signs in nowhere.
+    let out = admin
+        .command(&[
+            "--dry-run",
+            "grant",
+            "--name",
+            "claude-code",
+            "--group",
+            "developers",
+        ])
+        .output()
+        .unwrap();
+    let stdout = ok(&out);
+    assert!(stdout.contains(&format!(
+        "PATCH {}/api/2.0/permissions/serving-endpoints/ENDPOINT_ID\n{{\n  \"access_control_list\"",
+        fake.url
+    )));
+    assert_eq!(fake.stats()["requests"], 0);
+}
+
+#[test]
+fn without_an_account_token_the_account_console_sign_in_uses_pkce() {
+    let fake = Fake::start();
+    let admin = Admin::new(&fake);
+    let browser = format!("node {} --browse", fake_script().display());
+    let out = admin
+        .command(&[
+            "setup-federation",
+            "--account-id",
+            ACCOUNT,
+            "--issuer",
+            "https://idp.example.com",
+            "--audience",
+            "gw",
+            "--subject-claim",
+            "email",
+        ])
+        .env("BROWSER", browser)
+        .env("GW_LOGIN_TIMEOUT", "20")
+        .output()
+        .unwrap();
+    let stdout = ok(&out);
+    assert!(stdout.contains("Created federation policy"), "{stdout}");
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "{}/oidc/accounts/{ACCOUNT}/v1/authorize?",
+            fake.url
+        )),
+        "{stderr}"
+    );
+    assert!(stderr.contains("client_id=databricks-cli"));
+    assert!(stderr.contains("code_challenge_method=S256"));
+    assert!(stderr.contains("redirect_uri=http%3A%2F%2Flocalhost%3A80"));
+    let stats = fake.stats();
+    assert_eq!(stats["oauth_tokens"], 1, "{stats}");
+    assert!(!stdout.contains("acct-oauth-") && !stderr.contains("acct-oauth-"));
+}
+
+#[test]
+fn failures_are_one_error_line_and_one_hint_with_gw_exit_codes() {
+    let fake = Fake::start();
+    let admin = Admin::new(&fake);
+
+    // A missing endpoint: exit 1.
+    let out = admin.run(&["grant", "--name", "nope", "--group", "developers"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr),
+        "error: there is no serving endpoint `nope`\nhint: create it first with `gw-admin setup-endpoint`, or check the name with `gw-admin show`\n"
+    );
+    assert!(out.stdout.is_empty());
+
+    // The wrong token: Databricks' 401, with its hint.
+    let out = admin
+        .command(&["show"])
+        .env("DATABRICKS_TOKEN", "not-the-token")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.starts_with(&format!(
+            "error: `GET {}/api/2.0/serving-endpoints` failed with HTTP 401 UNAUTHENTICATED",
+            fake.url
+        )),
+        "{stderr}"
+    );
+    assert!(stderr.contains("\nhint: the workspace token was refused"));
+    assert!(!stderr.contains("not-the-token"));
+
+    // Usage errors are exit 2, before any request.
+    for args in [
+        &["configure-gateway", "--name", "claude-code"][..],
+        &[
+            "setup-federation",
+            "--account-id",
+            ACCOUNT,
+            "--azure-tenant",
+            "contoso.com",
+            "--audience",
+            "x",
+        ],
+        &[
+            "setup-endpoint",
+            "--name",
+            "bad name!",
+            "--external-model",
+            "m",
+            "--api-key-secret",
+            "s/k",
+        ],
+    ] {
+        let out = admin.run(args);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+        let stderr = text(&out.stderr);
+        assert_eq!(stderr.lines().count(), 2, "{stderr}");
+        assert!(stderr.starts_with("error: ") && stderr.contains("\nhint: "));
+    }
+    let out = admin
+        .command(&["--host", "http://example.com", "show"])
+        .env("DATABRICKS_TOKEN", WS_TOKEN)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+
+    // No token and no gw config: exit 2, saying what to set.
+    let out = admin.command(&["show"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("DATABRICKS_TOKEN"));
+
+    assert_eq!(fake.stats()["writes"], 0);
+}
