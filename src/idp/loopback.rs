@@ -223,7 +223,7 @@ async fn read_head(mut stream: TcpStream) -> std::io::Result<Option<(String, Tcp
 
 /// What to do with one request.
 #[derive(Debug)]
-enum Verdict {
+pub enum Verdict {
     /// Not the callback (wrong host, path or state): answer and keep waiting.
     Ignore(u16, &'static str),
     /// The callback: answer and finish with this result.
@@ -231,7 +231,8 @@ enum Verdict {
 }
 
 impl Verdict {
-    fn page(&self) -> (u16, String) {
+    /// The status and message the browser is shown.
+    pub fn page(&self) -> (u16, String) {
         match self {
             Verdict::Ignore(status, msg) => (*status, (*msg).to_owned()),
             Verdict::Done(Ok(_)) => (
@@ -246,8 +247,8 @@ impl Verdict {
     }
 }
 
-/// Decide what a request head means. Pure, so every rule is unit-tested.
-fn judge(
+/// Decide what a request head means. Pure, so every rule is unit-tested (and fuzzed).
+pub fn judge(
     head: &str,
     expected_host: &str,
     expected_path: &str,

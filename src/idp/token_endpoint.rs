@@ -96,8 +96,22 @@ pub async fn post<T: for<'de> Deserialize<'de>>(
         .filter(|(k, _)| SECRET_FIELDS.contains(k))
         .map(|(_, v)| *v)
         .collect();
+    let body = interpret(url, &resp, &secrets)?;
+    Ok(Answer {
+        body,
+        server_date: resp.date,
+    })
+}
+
+/// What a token endpoint's response means: the parsed body, an RFC 6749 §5.2 rejection, or
+/// an unexpected answer described without its content. Pure, so it can be fuzzed.
+pub fn interpret<T: for<'de> Deserialize<'de>>(
+    url: &str,
+    resp: &crate::http::Response,
+    secrets: &[&str],
+) -> Result<T, TokenError> {
     if resp.is_success() {
-        let body = serde_json::from_slice::<T>(&resp.body).map_err(|e| {
+        return serde_json::from_slice::<T>(&resp.body).map_err(|e| {
             let detail = if resp.is_json() {
                 format!("HTTP {} with an unexpected JSON body: {e}", resp.status)
             } else {
@@ -105,12 +119,8 @@ pub async fn post<T: for<'de> Deserialize<'de>>(
             };
             TokenError::Unexpected {
                 url: url.to_owned(),
-                detail: redact(&detail, &secrets),
+                detail: redact(&detail, secrets),
             }
-        })?;
-        return Ok(Answer {
-            body,
-            server_date: resp.date,
         });
     }
     match serde_json::from_slice::<ErrorBody>(&resp.body) {
@@ -121,7 +131,7 @@ pub async fn post<T: for<'de> Deserialize<'de>>(
             description: e
                 .error_description
                 .or(e.error_summary)
-                .map(|d| redact(&first_line(&d), &secrets)),
+                .map(|d| redact(&first_line(&d), secrets)),
         }),
         _ => Err(TokenError::Unexpected {
             url: url.to_owned(),
