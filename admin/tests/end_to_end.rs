@@ -416,5 +416,27 @@ fn failures_are_one_error_line_and_one_hint_with_gw_exit_codes() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("DATABRICKS_TOKEN"));
 
+    // A gw profile for another workspace is not used for this one.
+    let config = admin.home.path().join("gw.toml");
+    std::fs::write(
+        &config,
+        "[profiles.work]\ndatabricks_host = \"https://adb-1.2.azuredatabricks.net\"\n\
+         [profiles.work.idp]\nkind = \"oidc\"\nissuer = \"https://idp.example.com\"\nclient_id = \"gw\"\n",
+    )
+    .unwrap();
+    let out = admin
+        .command(&["--config", config.to_str().unwrap(), "show"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.starts_with(&format!(
+            "error: profile `work` signs in to `https://adb-1.2.azuredatabricks.net`, not `{}`",
+            fake.url
+        )),
+        "{stderr}"
+    );
+
     assert_eq!(fake.stats()["writes"], 0);
 }
