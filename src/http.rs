@@ -21,10 +21,24 @@ pub struct Response {
     /// `Cache-Control: max-age` (0 for `no-store`/`no-cache`), when sent.
     pub max_age: Option<u64>,
     pub content_type: Option<String>,
+    /// The raw `Retry-After` header (seconds or an HTTP date), when sent.
+    pub retry_after: Option<String>,
     pub body: Vec<u8>,
 }
 
 impl Response {
+    /// A response with only a status, a content type and a body (tests, fuzzing).
+    pub fn new(status: u16, content_type: Option<&str>, body: impl Into<Vec<u8>>) -> Response {
+        Response {
+            status,
+            date: None,
+            max_age: None,
+            content_type: content_type.map(str::to_owned),
+            retry_after: None,
+            body: body.into(),
+        }
+    }
+
     pub fn is_success(&self) -> bool {
         (200..300).contains(&self.status)
     }
@@ -188,6 +202,10 @@ impl Http {
             .get("content-type")
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
+        let retry_after = headers
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         if resp.content_length().is_some_and(|n| n > MAX_BODY as u64) {
             return Err(HttpError::TooLarge {
                 url: shown,
@@ -209,6 +227,7 @@ impl Http {
             date,
             max_age,
             content_type,
+            retry_after,
             body,
         })
     }

@@ -1,6 +1,7 @@
 //! gw: sign in at the company IdP, exchange the ID token for a Databricks token (RFC 8693),
 //! keep it fresh, and hand it to coding agents.
 
+pub mod advice;
 pub mod cli;
 pub mod commands;
 pub mod config;

@@ -19,6 +19,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 
+use crate::advice::{Endpoint, advise};
 use crate::config::{Config, IdpKind, Profile};
 use crate::error::UserError;
 use crate::exchange::{self, DatabricksToken};
@@ -253,13 +254,12 @@ impl Flow<'_> {
         .await;
         let answer = match answer {
             Ok(a) => a,
-            Err(e) if is_dead_grant(&e) => return Ok(Refreshed::NeedsLogin(e.to_string())),
             Err(e) => {
-                return Err(UserError::failure(
-                    format!("cannot refresh the sign-in: {e}"),
-                    "try again; if it persists run `gw login`",
-                )
-                .into());
+                let advice = advise(Endpoint::Refresh, &e, self.profile());
+                if advice.needs_login {
+                    return Ok(Refreshed::NeedsLogin(advice.message));
+                }
+                return Err(advice.into_error().into());
             }
         };
         // A rotated refresh token is saved before anything else can fail.
@@ -318,25 +318,32 @@ impl Flow<'_> {
             Method::Browser => {
                 let done = browser_login::login(&self.http, idp, &meta, opener, login_timeout())
                     .await
-                    .map_err(|e| {
-                        UserError::failure(
-                            format!("sign-in failed: {e}"),
+                    .map_err(|e| match e {
+                        browser_login::BrowserLoginError::Token(t) => {
+                            advise(Endpoint::SignIn, &t, self.profile()).into_error()
+                        }
+                        other => UserError::failure(
+                            format!("sign-in failed: {other}"),
                             "run `gw login` to try again (`gw login --device` if no browser can reach this machine)",
-                        )
+                        ),
                     })?;
                 self.finish_login(rec, &meta, done.answer, done.nonce).await
             }
             Method::Device => {
                 let answer = device_login::login(&self.http, idp, &meta, tokio::time::sleep)
                     .await
-                    .map_err(|e| {
-                        let hint = match e {
-                            device_login::DeviceLoginError::Unsupported => {
-                                "sign in with the browser instead: `gw login`"
-                            }
-                            _ => "run `gw login --device` to try again",
-                        };
-                        UserError::failure(format!("sign-in failed: {e}"), hint)
+                    .map_err(|e| match e {
+                        device_login::DeviceLoginError::Token(t) => {
+                            advise(Endpoint::SignIn, &t, self.profile()).into_error()
+                        }
+                        device_login::DeviceLoginError::Unsupported => UserError::failure(
+                            format!("sign-in failed: {e}"),
+                            "sign in with the browser instead: `gw login`",
+                        ),
+                        other => UserError::failure(
+                            format!("sign-in failed: {other}"),
+                            "run `gw login --device` to try again",
+                        ),
                     })?;
                 self.finish_login(rec, &meta, answer, None).await
             }
@@ -480,13 +487,6 @@ fn server_now<T>(answer: &Answer<T>) -> u64 {
     answer.server_date.map(unix).unwrap_or_else(now_unix)
 }
 
-fn is_dead_grant(e: &TokenError) -> bool {
-    matches!(
-        e.oauth_error(),
-        Some("invalid_grant" | "interaction_required" | "login_required" | "consent_required")
-    )
-}
-
 fn identity_of(c: &id_token::Claims) -> Identity {
     Identity {
         name: c.display_name(),
@@ -529,28 +529,7 @@ fn announce(rec: &StoredTokens, token: &DatabricksToken) {
 }
 
 fn exchange_error(e: TokenError, p: &Profile) -> anyhow::Error {
-    let policy = format!(
-        "ask your Databricks account admin to check the federation policy: issuer `{}`, audience `{}` (`gw-admin setup-federation`)",
-        p.idp.issuer, p.idp.client_id
-    );
-    let hint = match &e {
-        TokenError::Rejected {
-            status: 400 | 401 | 403,
-            ..
-        } => policy,
-        TokenError::Rejected { .. } => {
-            "try again later; if it persists, run `gw doctor`".to_owned()
-        }
-        TokenError::Unexpected { .. } => format!(
-            "the workspace or a proxy in front of it failed; try again later and check `databricks_host` (`{}`)",
-            p.databricks_host
-        ),
-        TokenError::Http(_) => {
-            "check `databricks_host`, your network and proxy (`HTTPS_PROXY`), then run `gw doctor`"
-                .to_owned()
-        }
-    };
-    UserError::failure(format!("the Databricks token exchange failed: {e}"), hint).into()
+    advise(Endpoint::Exchange, &e, p).into_error().into()
 }
 
 #[cfg(test)]
@@ -574,22 +553,5 @@ mod tests {
         assert!(fresh_token(&rec_with(1300), MinTtl::Exact(300), 1000).is_some());
         assert!(fresh_token(&rec_with(1299), MinTtl::Exact(300), 1000).is_none());
         assert!(fresh_token(&StoredTokens::new("p"), MinTtl::Exact(0), 1000).is_none());
-    }
-
-    #[test]
-    fn only_dead_grants_send_the_user_back_to_the_browser() {
-        let rejected = |error: &str| TokenError::Rejected {
-            url: "u".into(),
-            status: 400,
-            error: error.into(),
-            description: None,
-        };
-        assert!(is_dead_grant(&rejected("invalid_grant")));
-        assert!(is_dead_grant(&rejected("interaction_required")));
-        assert!(!is_dead_grant(&rejected("invalid_client")));
-        assert!(!is_dead_grant(&TokenError::Unexpected {
-            url: "u".into(),
-            detail: "502".into()
-        }));
     }
 }

@@ -38,10 +38,7 @@ pub enum TokenError {
     #[error(transparent)]
     Http(#[from] HttpError),
     /// An RFC 6749 §5.2 error body.
-    #[error(
-        "`{url}` refused the request (HTTP {status}): {}",
-        describe(error, description)
-    )]
+    #[error("`{url}` answered HTTP {status}: {}", describe(error, description))]
     Rejected {
         url: String,
         status: u16,

@@ -108,13 +108,11 @@ pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     Some(when.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
-/// The `Retry-After` of a response.
-///
-/// `gw::http::Response` keeps only `Date`, `Cache-Control` and `Content-Type` today, so this
-/// is `None` and the backoff alone decides; once the response carries the header, parse it
-/// here with [`parse_retry_after`].
-fn retry_after(_resp: &Response) -> Option<Duration> {
-    None
+/// The `Retry-After` of a response (seconds or an HTTP date).
+fn retry_after(resp: &Response) -> Option<Duration> {
+    resp.retry_after
+        .as_deref()
+        .and_then(|v| parse_retry_after(v, SystemTime::now()))
 }
 
 /// A failed call.
