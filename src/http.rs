@@ -78,15 +78,25 @@ pub enum HttpError {
 #[derive(Clone)]
 pub struct Http {
     client: reqwest::Client,
+    total: Duration,
 }
 
 impl Http {
     /// Build the client; `ca_file` adds PEM certificates to the trust store.
     pub fn new(ca_file: Option<&Path>) -> Result<Http, HttpError> {
+        Self::with_timeouts(ca_file, CONNECT_TIMEOUT, TOTAL_TIMEOUT)
+    }
+
+    /// [`Http::new`] with other timeouts (tests).
+    pub fn with_timeouts(
+        ca_file: Option<&Path>,
+        connect: Duration,
+        total: Duration,
+    ) -> Result<Http, HttpError> {
         let mut b = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(CONNECT_TIMEOUT)
-            .timeout(TOTAL_TIMEOUT)
+            .connect_timeout(connect)
+            .timeout(total)
             .https_only(false)
             .user_agent(concat!("gw/", env!("CARGO_PKG_VERSION")));
         if let Some(path) = ca_file {
@@ -107,7 +117,7 @@ impl Http {
             }
         }
         let client = b.build().map_err(|e| HttpError::Setup(e.to_string()))?;
-        Ok(Http { client })
+        Ok(Http { client, total })
     }
 
     /// `GET url` (JSON expected).
@@ -163,7 +173,7 @@ impl Http {
             if e.is_timeout() {
                 HttpError::Timeout {
                     url: shown.clone(),
-                    secs: TOTAL_TIMEOUT.as_secs(),
+                    secs: self.total.as_secs(),
                 }
             } else {
                 HttpError::Unreachable {

@@ -15,6 +15,7 @@ use gw::session::Context;
 use gw::token_store;
 
 fn main() -> ExitCode {
+    quiet_panics();
     let cli = Cli::parse();
     diag::set_level(cli.verbose);
     match run(cli) {
@@ -28,6 +29,22 @@ fn main() -> ExitCode {
             ExitCode::from(r.code)
         }
     }
+}
+
+/// A panic prints where it happened, never its message: a message could hold a token.
+fn quiet_panics() {
+    std::panic::set_hook(Box::new(|info| {
+        let at = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        eprintln!(
+            "error: gw hit an internal error{at} (its details are withheld: they could hold a secret)"
+        );
+        eprintln!(
+            "hint: this is a bug; please report it with the command you ran and the output of `gw -vv doctor`"
+        );
+    }));
 }
 
 fn run(cli: Cli) -> anyhow::Result<u8> {

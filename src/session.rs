@@ -389,6 +389,7 @@ impl Flow<'_> {
         rec.databricks = Some(token.clone());
         self.ctx.save(rec, self.lock)?;
         announce(rec, &token);
+        internal_test_panic(&token);
         Ok(token)
     }
 
@@ -526,6 +527,14 @@ fn announce(rec: &StoredTokens, token: &DatabricksToken) {
         rec.profile,
         rfc3339(token.expires_at)
     );
+}
+
+/// `GW_INTERNAL_TEST_PANIC` (tests only): panic with the fresh token in the message, so a
+/// test can prove the panic hook never prints it.
+fn internal_test_panic(token: &DatabricksToken) {
+    if std::env::var_os("GW_INTERNAL_TEST_PANIC").is_some() {
+        panic!("forced test panic holding {}", token.access_token.expose());
+    }
 }
 
 fn exchange_error(e: TokenError, p: &Profile) -> anyhow::Error {

@@ -473,6 +473,7 @@ async function tokenExchange(req, res) {
   const grant = new URLSearchParams(raw).get('grant_type');
   if (grant === 'authorization_code' || grant === 'refresh_token') return u2mToken(raw, res);
   wstats.exchange += 1;
+  if (exchangeDelayMs > 0) await new Promise((r) => setTimeout(r, exchangeDelayMs));
 
   if (wsFailMode === 'html502') {
     return send(res, 502, '<html><body><h1>502 Bad Gateway</h1></body></html>', { 'content-type': 'text/html' });
@@ -593,6 +594,9 @@ function u2mMetadata(req) {
   };
 }
 
+// POST /__delay {"ms": N}: hold every exchange N ms (crash tests kill gw meanwhile).
+let exchangeDelayMs = 0;
+
 let anthropicModule;
 async function loadAnthropic() {
   if (!anthropicModule) {
@@ -655,6 +659,11 @@ async function workspaceHandler(req, res) {
     Object.assign(wstats, wsStats());
     recorded = [];
     return send(res, 200, { ok: true });
+  }
+  if (path === '/__delay' && method === 'POST') {
+    const body = JSON.parse((await readBody(req)).toString('utf8') || '{}');
+    exchangeDelayMs = Number(body.ms) || 0;
+    return send(res, 200, { ms: exchangeDelayMs });
   }
   if (path === '/__fail_mode' && method === 'POST') {
     let body;

@@ -19,10 +19,53 @@ pub fn idp_dir() -> PathBuf {
     repo().join("tests/idp")
 }
 
-/// The test IdP and fake workspace, in one Node process; killed on drop.
-pub struct Servers {
+/// A Node script from tests/idp that prints one JSON line when ready; killed on drop (and it
+/// exits by itself when its stdin closes).
+pub struct Node {
     child: Child,
     _stdin: ChildStdin,
+}
+
+impl Node {
+    pub fn start(script: &str, env: &[(&str, &str)]) -> (Node, serde_json::Value) {
+        let mut cmd = Command::new("node");
+        cmd.arg(idp_dir().join(script))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("start node tests/idp/{script}: {e}"));
+        let stdin = child.stdin.take().unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .expect("read the server's first line");
+        let v = serde_json::from_str(&line)
+            .unwrap_or_else(|e| panic!("bad line from {script}: {line:?}: {e}"));
+        (
+            Node {
+                child,
+                _stdin: stdin,
+            },
+            v,
+        )
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The test IdP and fake workspace, in one Node process; killed on drop.
+pub struct Servers {
+    node: Node,
     pub issuer: String,
     pub workspace: String,
     pub client_id: String,
@@ -35,25 +78,9 @@ impl Servers {
             idp_dir().join("node_modules/oidc-provider").exists(),
             "the test IdP is not installed: run `npm ci` in tests/idp (or `.ci/run`)"
         );
-        let mut cmd = Command::new("node");
-        cmd.arg(idp_dir().join("server.mjs"))
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        let mut child = cmd.spawn().expect("start node tests/idp/server.mjs");
-        let stdin = child.stdin.take().unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .expect("read the server's first line");
-        let v: serde_json::Value =
-            serde_json::from_str(&line).unwrap_or_else(|e| panic!("bad server line {line:?}: {e}"));
+        let (node, v) = Node::start("server.mjs", env);
         Servers {
-            child,
-            _stdin: stdin,
+            node,
             issuer: v["issuer"].as_str().unwrap().to_owned(),
             workspace: v["workspace"].as_str().unwrap().to_owned(),
             client_id: v["client_id"].as_str().unwrap().to_owned(),
@@ -113,13 +140,6 @@ impl Servers {
             iss = self.issuer,
             cid = self.client_id,
         )
-    }
-}
-
-impl Drop for Servers {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

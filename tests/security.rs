@@ -1,0 +1,370 @@
+//! The guarantees a credential tool must keep (SECURITY.md): cache at rest, crash safety,
+//! clock skew, panics, and HTTP limits.
+
+mod support;
+
+use std::os::unix::fs::PermissionsExt;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use support::{Sandbox, Servers};
+
+fn mode(p: &std::path::Path) -> u32 {
+    std::fs::metadata(p).unwrap().permissions().mode() & 0o777
+}
+
+#[test]
+fn with_umask_000_token_files_are_still_0600_in_a_0700_dir() {
+    let servers = Servers::start(&[]);
+    let sb = Sandbox::new(&servers.config("", ""));
+    let gw = env!("CARGO_BIN_EXE_gw");
+    let out = Command::new("sh")
+        .args(["-c", &format!("umask 000; exec '{gw}' login")])
+        .env_clear()
+        .envs(sb.env.iter().map(|(k, v)| (k, v)))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(mode(&sb.token_dir()), 0o700);
+    assert_eq!(mode(&sb.path("home/.local/state/gw")), 0o700);
+    for e in std::fs::read_dir(sb.token_dir()).unwrap().flatten() {
+        assert_eq!(mode(&e.path()), 0o600, "{}", e.path().display());
+    }
+    for e in std::fs::read_dir(sb.path("home/.cache/gw/idp"))
+        .unwrap()
+        .flatten()
+    {
+        assert_eq!(mode(&e.path()), 0o600, "{}", e.path().display());
+    }
+}
+
+#[test]
+fn a_symlink_planted_at_the_cache_path_is_not_followed_and_its_target_is_untouched() {
+    let servers = Servers::start(&[]);
+    let sb = Sandbox::new(&servers.config("", ""));
+    sb.gw(&["login"]).ok();
+    let record = sb.record_path();
+    sb.gw(&["logout"]).ok();
+    let victim = sb.path("victim.txt");
+    std::fs::write(&victim, "precious").unwrap();
+    std::os::unix::fs::symlink(&victim, &record).unwrap();
+    // Reading through the link is refused (a miss, with a warning), not followed.
+    let out = sb.gw(&["token", "--no-login"]);
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("warning: ignoring token cache"),
+        "{}",
+        out.stderr
+    );
+    // Saving replaces the link itself.
+    sb.gw(&["login"]).ok();
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+    assert!(
+        !std::fs::symlink_metadata(&record)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert_eq!(mode(&record), 0o600);
+}
+
+#[test]
+fn a_symlink_planted_at_the_lock_path_is_refused() {
+    let servers = Servers::start(&[]);
+    let sb = Sandbox::new(&servers.config("", ""));
+    sb.gw(&["login"]).ok();
+    let lock = sb.record_path().with_extension("lock");
+    std::fs::remove_file(&lock).unwrap();
+    let victim = sb.path("victim.txt");
+    std::fs::write(&victim, "precious").unwrap();
+    std::os::unix::fs::symlink(&victim, &lock).unwrap();
+    sb.expire_token();
+    let out = sb.gw(&["token"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stderr.contains("cannot lock"), "{}", out.stderr);
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+}
+
+#[test]
+fn a_corrupt_or_truncated_cache_is_a_miss_with_a_warning_never_a_crash() {
+    let servers = Servers::start(&[]);
+    let sb = Sandbox::new(&servers.config("", ""));
+    sb.gw(&["login"]).ok();
+    let record = sb.record_path();
+    let whole = std::fs::read(&record).unwrap();
+    for damaged in [
+        &whole[..whole.len() / 2],
+        b"\x00\xff garbage",
+        b"",
+        b"{\"version\":99}",
+    ] {
+        std::fs::write(&record, damaged).unwrap();
+        let out = sb.gw(&["token", "--no-login"]);
+        assert_eq!(out.code, 3, "{}", out.stderr);
+        assert!(
+            out.stderr.contains("warning: ignoring token cache"),
+            "{}",
+            out.stderr
+        );
+        assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
+    }
+    // A damaged discovery cache is refetched.
+    for e in std::fs::read_dir(sb.path("home/.cache/gw/idp"))
+        .unwrap()
+        .flatten()
+    {
+        std::fs::write(e.path(), "{not json").unwrap();
+    }
+    sb.gw(&["login"]).ok();
+}
+
+const TORTURE: &str = "GW_TEST_TORTURE_DIR";
+
+/// Child mode of the kill loop: save large records under the lock, forever.
+fn torture_child(dir: &str) {
+    use gw::token_store::file_store::FileStore;
+    use gw::token_store::{KeyLock, StoredTokens, TokenStore};
+    let store = FileStore::new(std::path::Path::new(dir));
+    let mut generation = 0u64;
+    loop {
+        generation += 1;
+        let lock = KeyLock::acquire(
+            std::path::Path::new(dir),
+            "k",
+            Duration::from_secs(5),
+            || {},
+        )
+        .unwrap();
+        let mut rec = StoredTokens::new(&format!("gen-{generation}"));
+        rec.refresh_token = Some(gw::secret::Secret::new(
+            format!("{generation}-").repeat(20_000),
+        ));
+        store.save("k", &rec, &lock).unwrap();
+    }
+}
+
+#[test]
+fn kill_9_during_500_save_cycles_never_leaves_a_truncated_or_mixed_record() {
+    if let Ok(dir) = std::env::var(TORTURE) {
+        torture_child(&dir);
+        return;
+    }
+    use gw::token_store::TokenStore;
+    use gw::token_store::file_store::FileStore;
+    let dir = tempfile::tempdir().unwrap();
+    let store = FileStore::new(dir.path());
+    let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+    let mut seen = 0;
+    for cycle in 0..500 {
+        let mut child = Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "kill_9_during_500_save_cycles_never_leaves_a_truncated_or_mixed_record",
+                "--nocapture",
+            ])
+            .env(TORTURE, dir.path())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        std::thread::sleep(Duration::from_micros(2_000 + seed % 25_000));
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let Some(rec) = store.load("k").unwrap() else {
+            continue;
+        };
+        seen += 1;
+        let generation = rec.profile.strip_prefix("gen-").unwrap();
+        let rt = rec.refresh_token.unwrap();
+        assert_eq!(
+            rt.expose(),
+            format!("{generation}-").repeat(20_000),
+            "cycle {cycle}: a whole record of one generation"
+        );
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with(".tmp-"))
+            .collect();
+        assert!(
+            leftovers.len() <= cycle + 1,
+            "temp files do not pile up without bound"
+        );
+    }
+    assert!(
+        seen > 100,
+        "the loop really saved records ({seen} of 500 cycles)"
+    );
+}
+
+#[test]
+fn a_process_killed_mid_refresh_keeps_the_rotated_refresh_token_it_received() {
+    let servers = Servers::start(&[]);
+    let sb = Sandbox::new(&servers.config("", ""));
+    sb.gw(&["login"]).ok();
+    let before = sb.record()["refresh_token"].as_str().unwrap().to_owned();
+    sb.expire_token();
+    servers.post(
+        &format!("{}/__delay", servers.workspace),
+        r#"{"ms": 30000}"#,
+    );
+    let child = sb.spawn(&["token"]);
+    let started = Instant::now();
+    while servers.idp_stats()["token_refresh_token"] != 1 {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the refresh grant never came"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // The IdP has rotated the refresh token; the exchange is held. Kill gw now.
+    while servers.ws_stats()["exchange"] != 1 {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the exchange never started"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill();
+    let saved = sb.record()["refresh_token"].as_str().unwrap().to_owned();
+    assert_ne!(
+        saved, before,
+        "the rotated refresh token was saved before the exchange"
+    );
+    servers.post(&format!("{}/__delay", servers.workspace), r#"{"ms": 0}"#);
+    let out = sb.gw(&["token", "--no-login"]).ok();
+    assert!(servers.workspace_accepts(out.stdout.trim()));
+    let idp = servers.idp_stats();
+    assert_eq!(
+        idp["refresh_token_reuse"], 0,
+        "the consumed refresh token was never sent again"
+    );
+    assert_eq!(idp["authorize"], 1, "no new sign-in was needed");
+}
+
+fn skewed(sb: &Sandbox, skew: &str, args: &[&str]) -> support::Run {
+    let mut cmd = Command::new("faketime");
+    cmd.arg("-f")
+        .arg(skew)
+        .arg(env!("CARGO_BIN_EXE_gw"))
+        .args(args)
+        .env_clear()
+        .current_dir(sb.path(""));
+    for (k, v) in &sb.env {
+        cmd.env(k, v);
+    }
+    cmd.env("FAKETIME_DONT_FAKE_MONOTONIC", "1");
+    support::Run::from(
+        cmd.output()
+            .expect("faketime (Debian package faketime, installed by .ci/run)"),
+    )
+}
+
+#[test]
+fn with_the_local_clock_ten_minutes_off_sign_in_and_refresh_still_work() {
+    for skew in ["-10m", "+10m"] {
+        let servers = Servers::start(&[]);
+        let sb = Sandbox::new(&servers.config("", ""));
+        let login = skewed(&sb, skew, &["login"]).ok();
+        assert!(
+            login.stderr.contains("Signed in"),
+            "{skew}: {}",
+            login.stderr
+        );
+        let warm = skewed(&sb, skew, &["token"]).ok();
+        assert!(servers.workspace_accepts(warm.stdout.trim()), "{skew}");
+        assert_eq!(
+            skewed(&sb, skew, &["token", "--check"]).code,
+            0,
+            "{skew}: fresh on the local clock"
+        );
+        sb.expire_token();
+        let refreshed = skewed(&sb, skew, &["token"]).ok();
+        assert_ne!(refreshed.stdout, warm.stdout, "{skew}");
+        assert!(servers.workspace_accepts(refreshed.stdout.trim()), "{skew}");
+        assert_eq!(servers.idp_stats()["token_refresh_token"], 1, "{skew}");
+        let doctor = skewed(&sb, skew, &["doctor", "--json"]);
+        let v: serde_json::Value = serde_json::from_str(&doctor.stdout).unwrap();
+        let clock = v["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == "clock")
+            .unwrap()
+            .clone();
+        assert_eq!(
+            clock["status"], "warn",
+            "{skew}: doctor sees the skew: {clock}"
+        );
+    }
+}
+
+#[test]
+fn a_panic_prints_where_it_happened_but_never_its_secret_message() {
+    let servers = Servers::start(&[]);
+    let mut sb = Sandbox::new(&servers.config("", ""));
+    sb.set("GW_INTERNAL_TEST_PANIC", "1");
+    sb.set("RUST_BACKTRACE", "1");
+    let out = sb.gw(&["-vv", "login"]);
+    assert_eq!(out.code, 101, "a panic: {}", out.stderr);
+    assert!(
+        out.stderr.contains("internal error at src/session.rs:"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        !out.stderr.contains("forced test panic"),
+        "the panic message is withheld: {}",
+        out.stderr
+    );
+    for secret in servers.secrets() {
+        assert!(
+            !out.stderr.contains(&secret),
+            "a secret reached the panic output"
+        );
+        assert!(!out.stdout.contains(&secret));
+    }
+}
+
+#[tokio::test]
+async fn every_response_is_size_capped_and_every_call_times_out() {
+    use httpmock::prelude::*;
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|when, then| {
+            when.path("/big");
+            then.status(200).body(vec![b'x'; gw::http::MAX_BODY + 1]);
+        })
+        .await;
+    server
+        .mock_async(|when, then| {
+            when.path("/slow");
+            then.status(200).delay(Duration::from_secs(5)).body("{}");
+        })
+        .await;
+    let http =
+        gw::http::Http::with_timeouts(None, Duration::from_secs(1), Duration::from_millis(300))
+            .unwrap();
+    let err = http.get(&server.url("/big")).await.unwrap_err();
+    assert!(matches!(err, gw::http::HttpError::TooLarge { .. }), "{err}");
+    let started = Instant::now();
+    let err = http.get(&server.url("/slow")).await.unwrap_err();
+    assert!(matches!(err, gw::http::HttpError::Timeout { .. }), "{err}");
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "the total timeout cut it short"
+    );
+    // A connect to a port nobody listens on fails, it does not hang.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    assert!(http.get(&format!("http://{dead}/")).await.is_err());
+}
