@@ -220,6 +220,9 @@ fn no_secret_reaches_stderr_stdout_argv_or_non_token_files_even_at_vv() {
     let token = sb.gw(&["-vv", "token"]).ok();
     let status = sb.gw(&["-vv", "status", "--json"]).ok();
     let exec = sb.gw(&["-vv", "exec", "--", "true"]).ok();
+    let doctor = sb.gw(&["-vv", "doctor"]);
+    sb.expire_token();
+    let refresh = sb.gw(&["-vv", "token"]).ok();
     let secrets = servers.secrets();
     assert!(
         secrets.len() >= 5,
@@ -235,6 +238,9 @@ fn no_secret_reaches_stderr_stdout_argv_or_non_token_files_even_at_vv() {
         ("status stderr", &status.stderr),
         ("exec stderr", &exec.stderr),
         ("exec stdout", &exec.stdout),
+        ("doctor", &doctor.stdout),
+        ("doctor stderr", &doctor.stderr),
+        ("refresh stderr", &refresh.stderr),
     ];
     for s in &secrets {
         for (name, text) in &texts {
@@ -245,6 +251,9 @@ fn no_secret_reaches_stderr_stdout_argv_or_non_token_files_even_at_vv() {
                 !token.stdout.contains(s.as_str()),
                 "gw token prints only its own token"
             );
+        }
+        if s != refresh.stdout.trim() {
+            assert!(!refresh.stdout.contains(s.as_str()), "only its own token");
         }
     }
     for (path, bytes) in sb.home_files() {
@@ -262,4 +271,38 @@ fn no_secret_reaches_stderr_stdout_argv_or_non_token_files_even_at_vv() {
             );
         }
     }
+}
+
+#[test]
+fn state_and_nonce_are_fresh_for_every_sign_in() {
+    let servers = Servers::start(&[]);
+    let sb = Sandbox::new(&servers.config("", ""));
+    let param = |text: &str, name: &str| {
+        let url = text
+            .lines()
+            .find(|l| l.contains("/auth?"))
+            .expect("the URL is printed")
+            .trim()
+            .to_owned();
+        url::Url::parse(&url)
+            .unwrap()
+            .query_pairs()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+            .unwrap()
+    };
+    let a = sb.gw(&["login"]).ok().stderr;
+    let b = sb.gw(&["login"]).ok().stderr;
+    for name in ["state", "nonce", "code_challenge"] {
+        assert_ne!(
+            param(&a, name),
+            param(&b, name),
+            "{name} is new for each sign-in"
+        );
+        assert!(
+            param(&a, name).len() >= 22,
+            "{name} carries at least 128 bits"
+        );
+    }
+    assert_eq!(param(&a, "code_challenge_method"), "S256");
 }

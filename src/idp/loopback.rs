@@ -104,6 +104,14 @@ impl Listener {
         self.port
     }
 
+    /// The addresses listened on (all loopback).
+    pub fn local_addrs(&self) -> Vec<SocketAddr> {
+        self.sockets
+            .iter()
+            .filter_map(|s| s.local_addr().ok())
+            .collect()
+    }
+
     /// Wait for the one valid callback and return its authorization code.
     pub async fn wait(
         self,

@@ -124,6 +124,10 @@ async fn over_tcp_idle_preconnects_and_noise_do_not_block_or_consume_the_callbac
     };
     let listener = Listener::bind(&redirect).await.unwrap();
     let port = listener.port();
+    assert!(
+        listener.local_addrs().iter().all(|a| a.ip().is_loopback()),
+        "loopback only"
+    );
     assert_eq!(
         listener.redirect_uri(),
         format!("http://127.0.0.1:{port}/callback")
@@ -193,6 +197,11 @@ async fn a_busy_fixed_port_moves_to_the_next_in_the_list() {
     };
     let listener = Listener::bind(&redirect).await.unwrap();
     assert_eq!(listener.port(), free_port);
+    let addrs = listener.local_addrs();
+    assert!(
+        !addrs.is_empty() && addrs.iter().all(|a| a.ip().is_loopback()),
+        "localhost binds 127.0.0.1 (and ::1), nothing else: {addrs:?}"
+    );
     assert_eq!(
         listener.redirect_uri(),
         format!("http://localhost:{free_port}")
