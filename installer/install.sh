@@ -16,8 +16,9 @@ config if there is none (through `gw config init`), checks it with `gw doctor`, 
 Where the binaries come from:
   --from DIR_OR_ARCHIVE   prebuilt gw and gw-admin: a directory (or its bin/ or one
                           subdirectory) or a .tar.gz/.tgz/.tar.xz/.tar/.zip of one; no cargo needed
-  (no --from)             built from this checkout: cargo build --release --locked
-                          (honours CARGO_TARGET_DIR)
+  (no --from)             gw and gw-admin next to this script (or in its bin/), as in
+                          a release archive; else built from this checkout:
+                          cargo build --release --locked (honours CARGO_TARGET_DIR)
 
 Options:
   --prefix DIR            install into DIR/bin (default: $PREFIX, else ~/.local)
@@ -363,8 +364,7 @@ binaries_from() { # DIR_OR_ARCHIVE -> prints the directory holding them
 }
 
 binaries_from_source() { # -> prints the directory holding them
-	here=$(cd "$(dirname "$0")" && pwd)
-	root=$(dirname "$here")
+	root=$(dirname "$script_dir")
 	if [ ! -f "$root/Cargo.toml" ] || [ ! -f "$root/admin/Cargo.toml" ]; then
 		die 1 "no --from given, and this installer is not inside a gw checkout" \
 			"pass --from DIR_OR_ARCHIVE with prebuilt gw and gw-admin"
@@ -580,6 +580,16 @@ if [ "$uninstall" = 1 ]; then
 	exit 0
 fi
 
+script_dir=$(cd "$(dirname "$0")" && pwd)
+if [ -z "$from" ]; then
+	# A release archive that ships install.sh next to gw and gw-admin (or their bin/).
+	for d in "$script_dir" "$script_dir/bin"; do
+		if [ -f "$d/gw" ] && [ -f "$d/gw-admin" ]; then
+			from=$d
+			break
+		fi
+	done
+fi
 if [ -n "$from" ]; then
 	src=$(binaries_from "$from")
 	say "Installing gw and gw-admin into $bin (prebuilt, from $from)"

@@ -146,7 +146,7 @@ check "the config has the flags' values" \
 		&& grep -qxF 'client_id = \"$CLIENT\"' '$cfg' && grep -qxF 'model = \"$MODEL\"' '$cfg'"
 check "the config parses (gw doctor --offline --json: ok)" \
 	sh -c "env -i HOME='$h' PATH=/usr/bin:/bin GW_TOKEN_STORE=file '$h/.local/bin/gw' doctor --offline --json | grep -q '\"ok\":true'"
-check "gw doctor ran during the install" contains "$W/flags.run1.out" "ok    config"
+check "gw doctor ran during the install" grep -qE '^ok +config' "$W/flags.run1.out"
 check "the alias block is in ~/.bashrc once" count_is "$h/.bashrc" "$BEGIN" 1
 check "the alias block is in ~/.zshrc once" count_is "$h/.zshrc" "$BEGIN" 1
 check "the fish function exists" test -f "$h/.config/fish/functions/claude-db.fish"
@@ -375,6 +375,16 @@ if command -v fish >/dev/null; then
 	check "--uninstall removes the fish function and completions" \
 		sh -c "[ $rc = 0 ] && [ ! -e '$h/.config/fish/functions/claude-db.fish' ] && [ ! -e '$h/.config/fish/completions/gw.fish' ]"
 fi
+
+h=$(new_home bundled)
+mkdir -p "$W/bundle/gw-0.1.0/bin"
+cp "$install_sh" "$W/bundle/gw-0.1.0/install.sh"
+cp "$dist/gw" "$dist/gw-admin" "$W/bundle/gw-0.1.0/bin/"
+rc=0
+env -i HOME="$h" PATH=/usr/bin:/bin SHELL=/bin/bash TMPDIR="$W" sh "$W/bundle/gw-0.1.0/install.sh" \
+	--non-interactive </dev/null >"$W/last.out" 2>&1 3>&- || rc=$?
+check "a release archive's own install.sh takes the gw and gw-admin beside it (no --from, no cargo)" \
+	sh -c "[ $rc = 0 ] && cmp '$dist/gw' '$h/.local/bin/gw' && cmp '$dist/gw-admin' '$h/.local/bin/gw-admin'"
 
 h=$(new_home refusals)
 mkdir -p "$W/admin-missing"
