@@ -1,0 +1,297 @@
+//! The bodies of gw's fuzz targets, shared by the cargo-fuzz binaries (`fuzz_targets/*.rs`)
+//! and the stable replay test (`tests/fuzz_replay.rs`, which includes this file with
+//! `#[path]`), so CI checks the corpus against exactly the invariants the fuzzer checks.
+//!
+//! Each `check_*` takes the raw fuzz input and panics when an invariant breaks; returning
+//! means the input is fine. Nothing here may use a crate the `gw` package's tests cannot
+//! (`gw`, its dependency `url`, `std`).
+
+use std::path::Path;
+
+use gw::config::{Config, Ports, Profile, checked_url};
+use gw::http::Response;
+use gw::idp::loopback::{Verdict, judge};
+use gw::idp::token_endpoint::{TokenResponse, interpret};
+use gw::secret::Secret;
+
+/// A fuzz target's body: panics when the input breaks an invariant.
+pub type Body = fn(&[u8]);
+
+/// The fuzz targets: name (= corpus directory under `tests/fuzz_corpus/`) and body.
+pub const TARGETS: &[(&str, Body)] = &[
+    ("callback", check_callback),
+    ("token_response", check_token_response),
+    ("config", check_config),
+];
+
+// ---------------------------------------------------------------------------------------
+// callback: `gw::idp::loopback::judge` on an arbitrary request head.
+
+/// The `Host` the listener expects.
+pub const CALLBACK_HOST: &str = "127.0.0.1:5000";
+/// The redirect path.
+pub const CALLBACK_PATH: &str = "/callback";
+/// The `state` gw sent.
+pub const CALLBACK_STATE: &str = "S1";
+/// The issuer the `iss` parameter must match.
+pub const CALLBACK_ISSUER: &str = "https://idp";
+
+/// Input: the request head, bytes as received (decoded as lossy UTF-8, as the listener does).
+/// Judged once with `iss` optional and once with `iss` required.
+pub fn check_callback(data: &[u8]) {
+    let head = String::from_utf8_lossy(data);
+    let state = Secret::new(CALLBACK_STATE);
+    for iss_required in [false, true] {
+        let verdict = judge(
+            &head,
+            CALLBACK_HOST,
+            CALLBACK_PATH,
+            &state,
+            CALLBACK_ISSUER,
+            iss_required,
+        );
+        let (status, page) = verdict.page();
+        assert!(!page.is_empty(), "empty page for {verdict:?}");
+        match &verdict {
+            Verdict::Ignore(s, _) => {
+                assert!(
+                    matches!(*s, 400 | 404 | 405),
+                    "ignored with status {s}: {verdict:?}"
+                );
+                assert_eq!(status, *s, "page status differs from the verdict's");
+            }
+            Verdict::Done(result) => {
+                // Only a GET of the redirect path with the exact Host (and the right state,
+                // which the unit tests pin) may end the wait: forged requests must neither
+                // finish nor abort a login.
+                let request_line = head.split("\r\n").next().unwrap_or("");
+                assert!(
+                    request_line.starts_with("GET /callback"),
+                    "request line {request_line:?} ended the wait: {verdict:?}"
+                );
+                assert!(
+                    head.to_ascii_lowercase().contains(CALLBACK_HOST),
+                    "no Host {CALLBACK_HOST} yet the wait ended: {verdict:?}"
+                );
+                match result {
+                    Ok(code) => {
+                        assert_eq!(status, 200);
+                        assert!(!code.expose().is_empty(), "empty code accepted");
+                    }
+                    Err(_) => assert_eq!(status, 400),
+                }
+            }
+        }
+        // Pure: the same head gets the same answer.
+        let again = judge(
+            &head,
+            CALLBACK_HOST,
+            CALLBACK_PATH,
+            &state,
+            CALLBACK_ISSUER,
+            iss_required,
+        );
+        assert_eq!(again.page(), (status, page), "judge is not deterministic");
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// token_response: `gw::idp::token_endpoint::interpret::<TokenResponse>`.
+
+/// A short secret the client "sent" (say, an authorization code).
+pub const SHORT_SECRET: &str = "SECRETSECRET123";
+/// The token endpoint's URL, as shown in errors.
+pub const TOKEN_URL: &str = "https://idp/token";
+
+/// A long secret the client "sent" (a refresh token is often 1–2 KB): 512 pseudo-random
+/// alphanumeric characters, always the same.
+pub fn long_secret() -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    (0..512)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            ALPHABET[(x % ALPHABET.len() as u64) as usize] as char
+        })
+        .collect()
+}
+
+/// Input layout: `SSS` `C` `M` `body…`
+/// - `SSS`: the HTTP status; three ASCII digits from 100 to 599 mean that status (any other
+///   three bytes still map into 100..=599);
+/// - `C`: the content type: `j` application/json, `J` application/json; charset=utf-8,
+///   `h` text/html, `t` text/plain, `n` none, `p` application/problem+json, anything else one
+///   of those by its value;
+/// - `M`: where the client's secrets go: every `$` in the body is replaced by `s` the short
+///   secret, `L` the long secret, `b` both in turn, `-` (or anything else) left alone.
+///
+/// The secrets are passed to `interpret` as the request's secret values; its error (Display
+/// and Debug) must never show one (nor, for the long one, any 32-character run of it).
+pub fn check_token_response(data: &[u8]) {
+    let (status, content_type, mode, raw_body) = split_token_input(data);
+    let long = long_secret();
+    let body = inject_secrets(raw_body, mode, &long);
+    let resp = Response::new(status, content_type, body);
+    let secrets = [SHORT_SECRET, long.as_str()];
+    match interpret::<TokenResponse>(TOKEN_URL, &resp, &secrets) {
+        Ok(_) => assert!(
+            resp.is_success(),
+            "HTTP {status} accepted as a token response"
+        ),
+        Err(e) => {
+            for text in [e.to_string(), format!("{e:?}")] {
+                assert!(
+                    !text.contains(SHORT_SECRET),
+                    "the error shows the secret {SHORT_SECRET:?}: {text}"
+                );
+                // A run of 32 characters of the long secret can only come from the body it
+                // was injected into (unless the raw input already held it).
+                for chunk in long.as_bytes().chunks(16) {
+                    let chunk = std::str::from_utf8(chunk).unwrap_or_default();
+                    assert!(
+                        !text.contains(chunk) || contains(raw_body, chunk.as_bytes()),
+                        "the error shows part of the long secret ({chunk:?}…): {text}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+fn split_token_input(data: &[u8]) -> (u16, Option<&'static str>, u8, &[u8]) {
+    let byte = |i: usize| data.get(i).copied().unwrap_or(b'0');
+    let digit = |b: u8| u16::from(b.wrapping_sub(b'0') % 10);
+    let v = digit(byte(0)) * 100 + digit(byte(1)) * 10 + digit(byte(2));
+    // 100..=599 map to themselves; the rest of 0..=999 wraps into that range.
+    let status = 100 + (v + 400) % 500;
+    const TYPES: [Option<&str>; 6] = [
+        Some("application/json"),
+        Some("application/json; charset=utf-8"),
+        Some("text/html; charset=utf-8"),
+        Some("text/plain"),
+        None,
+        Some("application/problem+json"),
+    ];
+    let content_type = match byte(3) {
+        b'j' => TYPES[0],
+        b'J' => TYPES[1],
+        b'h' => TYPES[2],
+        b't' => TYPES[3],
+        b'n' => TYPES[4],
+        b'p' => TYPES[5],
+        other => TYPES[usize::from(other) % TYPES.len()],
+    };
+    let body = data.get(5..).unwrap_or_default();
+    (status, content_type, byte(4), body)
+}
+
+fn inject_secrets(body: &[u8], mode: u8, long: &str) -> Vec<u8> {
+    if !matches!(mode, b's' | b'L' | b'b') {
+        return body.to_vec();
+    }
+    let mut out = Vec::with_capacity(body.len());
+    let mut nth = 0usize;
+    for &b in body {
+        if b == b'$' {
+            let secret = match (mode, nth % 2) {
+                (b's', _) | (b'b', 0) => SHORT_SECRET,
+                _ => long,
+            };
+            out.extend_from_slice(secret.as_bytes());
+            nth += 1;
+        } else {
+            out.push(b);
+        }
+    }
+    out
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+// ---------------------------------------------------------------------------------------
+// config: `gw::config::Config::parse`.
+
+/// Input: the config file's text (lossy UTF-8). A config that parses must be usable: every
+/// URL https or loopback http, every redirect URI an http loopback URI naming the port the
+/// listener binds, cache keys stable.
+pub fn check_config(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let path = Path::new("/fuzz/config.toml");
+    let config = match Config::parse(&text, path) {
+        Ok(c) => c,
+        Err(e) => {
+            assert!(!e.message.is_empty(), "an error without a message");
+            assert_eq!(e.code, 2, "a config error that is not exit 2: {e:?}");
+            return;
+        }
+    };
+    match config.profile(None) {
+        Ok(p) => assert!(config.profiles.contains_key(&p.name)),
+        Err(e) => assert!(!e.message.is_empty()),
+    }
+    if let Some(d) = &config.default_profile {
+        assert!(
+            config.profiles.contains_key(d),
+            "default_profile {d:?} unknown"
+        );
+    }
+    for (name, profile) in &config.profiles {
+        assert_eq!(&profile.name, name);
+        check_profile(profile);
+    }
+}
+
+fn check_profile(p: &Profile) {
+    let key = p.cache_key();
+    assert_eq!(key, p.cache_key(), "cache key not stable");
+    assert!(
+        key.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'),
+        "cache key {key:?} is not a safe file/keyring name"
+    );
+    assert!(!p.databricks_host.ends_with('/'), "{:?}", p.databricks_host);
+    for (what, url) in [
+        ("databricks_host", &p.databricks_host),
+        ("issuer", &p.idp.issuer),
+        ("discovery_url", &p.idp.discovery_url),
+    ] {
+        assert!(
+            checked_url(url).is_ok(),
+            "profile {:?}: {what} {url:?} is not an https (or loopback http) URL: {:?}",
+            p.name,
+            checked_url(url)
+        );
+    }
+    assert!(!p.idp.client_id.trim().is_empty());
+    let redirect = &p.idp.redirect;
+    let ports: Vec<u16> = match &redirect.ports {
+        Ports::Ephemeral => vec![1234],
+        Ports::List(list) => {
+            assert!(!list.is_empty(), "no port to bind");
+            list.clone()
+        }
+    };
+    for port in ports {
+        let uri = redirect.uri(port);
+        let url = url::Url::parse(&uri)
+            .unwrap_or_else(|e| panic!("redirect URI {uri:?} (port {port}) is not a URL: {e}"));
+        assert_eq!(url.scheme(), "http", "redirect URI {uri:?}");
+        assert!(
+            gw::config::is_loopback_host(&url),
+            "redirect URI {uri:?} is not loopback"
+        );
+        // The browser is sent where the listener is: the URI names the bound port.
+        assert_eq!(
+            url.port_or_known_default(),
+            Some(port),
+            "redirect URI {uri:?} does not lead to the listener's port {port} \
+             (template {:?})",
+            redirect.template
+        );
+    }
+    let _ = (redirect.host(), redirect.path());
+}
