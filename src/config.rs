@@ -458,34 +458,64 @@ fn oidc_scopes() -> Vec<String> {
         .to_vec()
 }
 
-/// A redirect template must be `http` to a loopback host; a fixed port in it pins the port.
+/// A redirect template must be `http` to a loopback host, with `{port}` exactly where the port
+/// goes (a template with its own port number is turned into one, and that port is used unless
+/// `redirect_port` says otherwise); no user info.
 fn check_redirect(template: &str, ports: Ports) -> Result<Redirect, String> {
-    let probe = template.replace("{port}", "1");
-    let url = Url::parse(&probe).map_err(|e| format!("`{template}` is not a URL: {e}"))?;
-    if url.scheme() != "http" || !is_loopback_host(&url) {
+    let (template, fixed) = if template.contains("{port}") {
+        (template.to_owned(), None)
+    } else {
+        let (t, port) = port_placeholder(template)?;
+        (t, Some(port))
+    };
+    let sample = |port: &str| Url::parse(&template.replace("{port}", port));
+    let (one, two) = match (sample("1"), sample("2")) {
+        (Ok(a), Ok(b)) => (a, b),
+        (Err(e), _) | (_, Err(e)) => return Err(format!("`{template}` is not a URL: {e}")),
+    };
+    if template.matches("{port}").count() != 1 || one.port() != Some(1) || two.port() != Some(2) {
+        return Err(format!(
+            "`{template}` must have `{{port}}` once, where the port goes (e.g. `http://127.0.0.1:{{port}}/callback`)"
+        ));
+    }
+    if one.scheme() != "http" || !is_loopback_host(&one) {
         return Err(format!(
             "`{template}` must be an http:// loopback URI (127.0.0.1, [::1] or localhost)"
         ));
     }
-    if template.contains("{port}") {
-        return Ok(Redirect {
-            template: template.to_owned(),
-            ports,
-        });
+    if !one.username().is_empty() || one.password().is_some() || one.fragment().is_some() {
+        return Err(format!(
+            "`{template}` must not have user info or a fragment"
+        ));
     }
-    // A template with its own port: that port, unless `redirect_port` overrides it.
-    let fixed = url
-        .port()
-        .ok_or_else(|| format!("`{template}` has neither `{{port}}` nor a port number"))?;
-    let ports = match ports {
-        Ports::List(p) if p.len() == 1 => p,
-        _ => vec![fixed],
+    let ports = match (ports, fixed) {
+        // An explicit `redirect_port` wins over a port written in the URI.
+        (Ports::List(p), Some(_)) if p.len() == 1 => Ports::List(p),
+        (_, Some(port)) => Ports::List(vec![port]),
+        (ports, None) => ports,
     };
-    let with_placeholder = template.replacen(&format!(":{fixed}"), ":{port}", 1);
-    Ok(Redirect {
-        template: with_placeholder,
-        ports: Ports::List(ports),
-    })
+    Ok(Redirect { template, ports })
+}
+
+/// `http://host:8400/cb` → (`http://host:{port}/cb`, 8400), replacing the port in the authority
+/// only.
+fn port_placeholder(template: &str) -> Result<(String, u16), String> {
+    let rest = template
+        .strip_prefix("http://")
+        .ok_or_else(|| format!("`{template}` must be an http:// loopback URI"))?;
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    let missing = || format!("`{template}` has neither `{{port}}` nor a port number");
+    let (host, digits) = authority.rsplit_once(':').ok_or_else(missing)?;
+    if host.contains('@') {
+        return Err(format!("`{template}` must not have user info"));
+    }
+    let port: u16 = digits
+        .parse()
+        .ok()
+        .filter(|p| *p != 0 && digits.chars().all(|c| c.is_ascii_digit()))
+        .ok_or_else(missing)?;
+    Ok((format!("http://{host}:{{port}}{tail}"), port))
 }
 
 /// `https://` always; `http://` only for loopback hosts. Returns the URL as written.

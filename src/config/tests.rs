@@ -185,6 +185,34 @@ fn redirect_uri_and_port_are_checked() {
     assert!(err.message.contains("redirect_uri"), "{}", err.message);
     let err = with("redirect_uri = \"http://localhost/cb\"").unwrap_err();
     assert!(err.message.contains("port"), "{}", err.message);
+    // Found by fuzzing: `{port}` elsewhere than the port, and text-search rewriting.
+    let err = with("redirect_uri = \"http://127.0.0.1/{port}\"").unwrap_err();
+    assert!(
+        err.message.contains("where the port goes"),
+        "{}",
+        err.message
+    );
+    assert!(
+        with("redirect_uri = \"http://u:8400@127.0.0.1:8400/cb\"").is_err(),
+        "user info"
+    );
+    let p = with("redirect_uri = \"http://127.0.0.1:08400/cb\"\nredirect_port = 9400")
+        .unwrap()
+        .profile(None)
+        .unwrap()
+        .clone();
+    assert_eq!(
+        p.idp.redirect.uri(9400),
+        "http://127.0.0.1:9400/cb",
+        "the port the listener binds is the one the browser is sent to"
+    );
+    assert_eq!(p.idp.redirect.ports, Ports::List(vec![9400]));
+    let p = with("redirect_uri = \"http://[::1]:7000\"")
+        .unwrap()
+        .profile(None)
+        .unwrap()
+        .clone();
+    assert_eq!(p.idp.redirect.uri(7000), "http://[::1]:7000");
 }
 
 #[test]

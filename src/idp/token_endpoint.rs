@@ -124,11 +124,14 @@ pub fn interpret<T: for<'de> Deserialize<'de>>(
         Ok(e) if e.error.is_some() || e.error_code.is_some() => Err(TokenError::Rejected {
             url: url.to_owned(),
             status: resp.status,
-            error: e.error.or(e.error_code).unwrap_or_default(),
+            error: first_line(&redact(
+                &e.error.or(e.error_code).unwrap_or_default(),
+                secrets,
+            )),
             description: e
                 .error_description
                 .or(e.error_summary)
-                .map(|d| redact(&first_line(&d), secrets)),
+                .map(|d| first_line(&redact(&d, secrets))),
         }),
         _ => Err(TokenError::Unexpected {
             url: url.to_owned(),
@@ -184,11 +187,20 @@ mod tests {
 
     #[test]
     fn descriptions_are_one_line_and_never_echo_a_secret() {
-        let d = redact(
-            &first_line("bad code abcdefgh123\r\nTrace ID: 1"),
+        let d = first_line(&redact(
+            "bad code abcdefgh123\r\nTrace ID: 1",
             &["abcdefgh123"],
-        );
+        ));
         assert_eq!(d, "bad code [redacted]");
+        let long = "r".repeat(1000);
+        let d = first_line(&redact(
+            &format!("Refresh token {long} is revoked"),
+            &[&long],
+        ));
+        assert_eq!(
+            d, "Refresh token [redacted] is revoked",
+            "redacted before it is cut"
+        );
     }
 
     #[test]
