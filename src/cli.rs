@@ -13,7 +13,15 @@ use crate::env_vars;
 /// the ID token for a short-lived Databricks token, keeps it in the OS keyring (or a private
 /// file) and refreshes it silently. Start with `gw login`, then `gw claude` (alias `claude-db`).
 #[derive(Debug, Parser)]
-#[command(name = "gw", version, propagate_version = true, max_term_width = 100)]
+#[command(
+    name = "gw",
+    version,
+    propagate_version = true,
+    max_term_width = 100,
+    after_help = "Exit codes: 0 success; 1 failure; 2 usage or config error; 3 sign-in needed but \
+                  not allowed (--no-login, or no way to prompt); after exec, the command's own.\n\
+                  Config: `gw config path` shows the file; config.example.toml documents every key."
+)]
 pub struct Cli {
     /// Profile to use [default: `default_profile`, else the only profile, else `default`]
     #[arg(long, global = true, env = env_vars::GW_PROFILE, value_name = "NAME")]
