@@ -27,7 +27,7 @@ use crate::http::Http;
 use crate::idp::browser::OpenUrl;
 use crate::idp::discovery::{self, DocCache, ProviderMetadata};
 use crate::idp::id_token::{self, Expected, IdTokenError};
-use crate::idp::method::Method;
+use crate::idp::method::{self, Method};
 use crate::idp::token_endpoint::{self, Answer, TokenError, TokenResponse};
 use crate::idp::{browser_login, device_login};
 use crate::paths::Paths;
@@ -50,9 +50,11 @@ pub struct Context<'a> {
 pub enum Login<'a> {
     /// Not allowed (`--no-login`): exit 3 instead.
     Never,
-    /// Browser (Authorization Code + PKCE, the URL opened by `opener`) or device code.
+    /// Browser (Authorization Code + PKCE, the URL opened by `opener`) or device code;
+    /// `method: None` decides when a sign-in is really needed ([`method::pick`]), so a warm
+    /// call never says anything about sign-in methods.
     Interactive {
-        method: Method,
+        method: Option<Method>,
         opener: &'a dyn OpenUrl,
     },
 }
@@ -184,7 +186,10 @@ pub fn obtain(ctx: &Context<'_>, req: &Request<'_>) -> anyhow::Result<Databricks
                 "run `gw login` (or `gw login --device` on a machine without a browser)",
             )
             .into()),
-            Login::Interactive { method, opener } => flow.login(&mut rec, *method, *opener).await,
+            Login::Interactive { method, opener } => {
+                let method = method.unwrap_or_else(|| method::pick(false));
+                flow.login(&mut rec, method, *opener).await
+            }
         }
     })
 }

@@ -262,3 +262,21 @@ fn a_lock_holder_killed_mid_sign_in_does_not_block_the_next_process() {
         next.stderr
     );
 }
+
+#[test]
+fn a_warm_call_on_a_headless_machine_says_nothing_about_sign_in_methods() {
+    let servers = Servers::start(&[("IDP_DEVICE_INTERVAL", "1")]);
+    let sb = signed_in(&servers);
+    let mut headless = Sandbox::new(&servers.config("", ""));
+    headless.env = sb.env.clone();
+    headless.unset("BROWSER");
+    headless.set("SSH_CONNECTION", "10.0.0.1 5000 10.0.0.2 22");
+    let out = headless.gw(&["token"]).ok();
+    assert!(
+        out.stderr.is_empty(),
+        "a cached token is served silently: {}",
+        out.stderr
+    );
+    let out = headless.gw(&["exec", "--", "true"]).ok();
+    assert!(out.stderr.is_empty(), "{}", out.stderr);
+}

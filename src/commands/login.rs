@@ -12,11 +12,12 @@ pub fn run(ctx: &Context<'_>, args: &LoginArgs) -> anyhow::Result<u8> {
     } else {
         &SystemBrowser
     };
-    let method = if args.no_browser {
+    // `gw login` always signs in, so the method is decided (and explained) up front.
+    let method = Some(if args.no_browser {
         Method::Browser
     } else {
-        super::login_method(args.device)
-    };
+        crate::idp::method::pick(args.device)
+    });
     session::obtain(
         ctx,
         &Request {

@@ -28,22 +28,13 @@ pub fn emit(text: &str) -> anyhow::Result<()> {
         .context("cannot write to stdout")
 }
 
-/// Browser or device code for this machine; says why when it picks the device flow itself.
-pub fn login_method(device_flag: bool) -> Method {
-    let (method, reason) = method::choose(device_flag, &method::Signals::from_env());
-    if let Some(why) = reason {
-        eprintln!("Using the device code sign-in: {why} (set BROWSER to use a browser).");
-    }
-    method
-}
-
 /// The sign-in a command that needs a token may start.
 ///
 /// - `--no-login` → none (exit 3 when one is needed).
 /// - Unattended (Claude Code's token helper, or any gw inside a gw child, which
 ///   `GW_EXEC_PROFILE` marks): nobody can answer a device-code prompt there, so a browser
 ///   sign-in when a browser can be shown, else none.
-/// - Otherwise browser or device code, as [`login_method`] decides.
+/// - Otherwise browser or device code, decided only if a sign-in is needed ([`method::pick`]).
 pub fn login_policy(no_login: bool, unattended: bool) -> Login<'static> {
     if no_login {
         return Login::Never;
@@ -52,14 +43,14 @@ pub fn login_policy(no_login: bool, unattended: bool) -> Login<'static> {
     if unattended {
         return match method::choose(false, &method::Signals::from_env()).0 {
             Method::Browser => Login::Interactive {
-                method: Method::Browser,
+                method: Some(Method::Browser),
                 opener: &SystemBrowser,
             },
             Method::Device => Login::Never,
         };
     }
     Login::Interactive {
-        method: login_method(false),
+        method: None,
         opener: &SystemBrowser,
     }
 }

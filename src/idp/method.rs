@@ -76,6 +76,15 @@ pub fn choose(device_flag: bool, s: &Signals) -> (Method, Option<&'static str>) 
     (Method::Browser, None)
 }
 
+/// [`choose`] for this machine, saying on stderr why when it picks the device flow itself.
+pub fn pick(device_flag: bool) -> Method {
+    let (method, reason) = choose(device_flag, &Signals::from_env());
+    if let Some(why) = reason {
+        eprintln!("Using the device code sign-in: {why} (set BROWSER to use a browser).");
+    }
+    method
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
