@@ -19,7 +19,7 @@ use gw::idp::browser::OpenUrl;
 use gw::idp::browser_login;
 use gw::idp::discovery::ProviderMetadata;
 use gw::secret::Secret;
-use gw::session::{self, Context, Login, Request};
+use gw::session::{self, Context, Request};
 use gw::token_store;
 
 use crate::databricks::seg;
@@ -95,10 +95,7 @@ pub fn workspace_token(
         &ctx,
         &Request {
             min_ttl: gw::time::MinTtl::Default,
-            login: Login::Interactive {
-                method: gw::commands::login_method(false),
-                opener: &gw::idp::browser::SystemBrowser,
-            },
+            login: gw::commands::login_policy(false, false),
             force_login: false,
         },
     )?;
