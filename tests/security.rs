@@ -211,6 +211,7 @@ fn a_process_killed_mid_refresh_keeps_the_rotated_refresh_token_it_received() {
     sb.gw(&["login"]).ok();
     let before = sb.record()["refresh_token"].as_str().unwrap().to_owned();
     sb.expire_token();
+    servers.reset_stats(); // the counters below must count this refresh only, not the sign-in
     servers.post(
         &format!("{}/__delay", servers.workspace),
         r#"{"ms": 30000}"#,
@@ -246,7 +247,7 @@ fn a_process_killed_mid_refresh_keeps_the_rotated_refresh_token_it_received() {
         idp["refresh_token_reuse"], 0,
         "the consumed refresh token was never sent again"
     );
-    assert_eq!(idp["authorize"], 1, "no new sign-in was needed");
+    assert_eq!(idp["authorize"], 0, "no new sign-in was needed");
 }
 
 fn skewed(sb: &Sandbox, skew: &str, args: &[&str]) -> support::Run {
