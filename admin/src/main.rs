@@ -215,32 +215,31 @@ fn resolve(command: Command) -> Result<Task, UserError> {
 
 /// Serving endpoint names: letters, digits, `-` and `_` (Databricks' rule).
 fn check_endpoint_name(name: &str) -> Result<(), UserError> {
-    let ok = !name.is_empty()
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-    if ok {
-        Ok(())
-    } else {
-        Err(UserError::config(
-            format!("`{name}` is not a serving endpoint name"),
-            "use letters, digits, `-` and `_` only",
-        ))
-    }
+    check_ident(
+        name,
+        format!("`{name}` is not a serving endpoint name"),
+        "use letters, digits, `-` and `_` only",
+    )
 }
 
 fn check_account_id(id: &str) -> Result<(), UserError> {
-    let ok = !id.is_empty()
-        && id
+    check_ident(
+        id,
+        format!("`--account-id {id}` is not an account id"),
+        "copy it from the account console (the user menu shows it)",
+    )
+}
+
+/// Letters, digits, `-` and `_` only (these values go into URL paths).
+fn check_ident(value: &str, message: String, hint: &str) -> Result<(), UserError> {
+    let ok = !value.is_empty()
+        && value
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
     if ok {
         Ok(())
     } else {
-        Err(UserError::config(
-            format!("`--account-id {id}` is not an account id"),
-            "copy it from the account console (the user menu shows it)",
-        ))
+        Err(UserError::config(message, hint))
     }
 }
 
