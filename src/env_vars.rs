@@ -56,3 +56,19 @@ pub const GEMINI_MODEL: &str = "GEMINI_MODEL";
 /// Removed for the `gemini` target: it would outrank the gateway key.
 pub const GOOGLE_API_KEY: &str = "GOOGLE_API_KEY";
 pub const GOOGLE_GENAI_USE_VERTEXAI: &str = "GOOGLE_GENAI_USE_VERTEXAI";
+
+/// Read (Linux): the session bus where the Secret Service lives.
+pub const DBUS_SESSION_BUS_ADDRESS: &str = "DBUS_SESSION_BUS_ADDRESS";
+/// Read: an SSH session (a browser elsewhere cannot reach this machine's loopback).
+pub const SSH_CONNECTION: &str = "SSH_CONNECTION";
+pub const SSH_CLIENT: &str = "SSH_CLIENT";
+pub const SSH_TTY: &str = "SSH_TTY";
+/// Read (Linux): a display a browser could open on.
+pub const DISPLAY: &str = "DISPLAY";
+pub const WAYLAND_DISPLAY: &str = "WAYLAND_DISPLAY";
+/// Read: running under WSL (the Windows browser is reachable through `wslview`).
+pub const WSL_DISTRO_NAME: &str = "WSL_DISTRO_NAME";
+pub const WSL_INTEROP: &str = "WSL_INTEROP";
+/// Read, tests only: panic right after a sign-in with the token in the panic message, to prove
+/// the panic hook never prints it.
+pub const GW_INTERNAL_TEST_PANIC: &str = "GW_INTERNAL_TEST_PANIC";

@@ -537,7 +537,7 @@ fn announce(rec: &StoredTokens, token: &DatabricksToken) {
 /// `GW_INTERNAL_TEST_PANIC` (tests only): panic with the fresh token in the message, so a
 /// test can prove the panic hook never prints it.
 fn internal_test_panic(token: &DatabricksToken) {
-    if std::env::var_os("GW_INTERNAL_TEST_PANIC").is_some() {
+    if std::env::var_os(env_vars::GW_INTERNAL_TEST_PANIC).is_some() {
         panic!("forced test panic holding {}", token.access_token.expose());
     }
 }

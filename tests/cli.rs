@@ -164,3 +164,25 @@ fn config_init_writes_a_valid_config_once_and_replaces_it_only_with_force() {
     assert_eq!(none.code, 2);
     assert!(none.stderr.contains("--host"), "{}", none.stderr);
 }
+
+#[test]
+fn the_readme_lists_every_environment_variable_gw_declares() {
+    let root = support::repo();
+    let decls = std::fs::read_to_string(root.join("src/env_vars.rs")).unwrap();
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let table = &readme[readme
+        .find("## Environment variables")
+        .expect("the env var table")..];
+    let names: Vec<&str> = decls
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("pub const "))
+        .filter_map(|l| l.split('"').nth(1))
+        .collect();
+    assert!(names.len() > 20, "parsed the declarations: {names:?}");
+    for name in names {
+        assert!(
+            table.contains(&format!("`{name}`")),
+            "README's env var table lacks `{name}`"
+        );
+    }
+}

@@ -11,6 +11,8 @@
 
 use std::path::Path;
 
+use crate::env_vars as ev;
+
 /// The sign-in to run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Method {
@@ -34,12 +36,12 @@ impl Signals {
     pub fn from_env() -> Signals {
         let set = |k: &str| std::env::var_os(k).is_some_and(|v| !v.is_empty());
         let linux = cfg!(target_os = "linux");
-        let wsl = linux && (set("WSL_DISTRO_NAME") || set("WSL_INTEROP"));
+        let wsl = linux && (set(ev::WSL_DISTRO_NAME) || set(ev::WSL_INTEROP));
         Signals {
-            browser_env: set(crate::env_vars::BROWSER),
-            ssh: set("SSH_CONNECTION") || set("SSH_CLIENT") || set("SSH_TTY"),
+            browser_env: set(ev::BROWSER),
+            ssh: set(ev::SSH_CONNECTION) || set(ev::SSH_CLIENT) || set(ev::SSH_TTY),
             linux,
-            display: set("DISPLAY") || set("WAYLAND_DISPLAY"),
+            display: set(ev::DISPLAY) || set(ev::WAYLAND_DISPLAY),
             wsl,
             wsl_opener: wsl && on_path("wslview"),
         }

@@ -129,7 +129,9 @@ fn classify(e: keyring::Error) -> BackendError {
 /// A platform error, said the way a user can act on it.
 fn explain(text: &str) -> String {
     let lower = text.to_ascii_lowercase();
-    if cfg!(target_os = "linux") && std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none() {
+    if cfg!(target_os = "linux")
+        && std::env::var_os(crate::env_vars::DBUS_SESSION_BUS_ADDRESS).is_none()
+    {
         "no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is unset)".into()
     } else if lower.contains("serviceunknown")
         || lower.contains("org.freedesktop.secrets")
