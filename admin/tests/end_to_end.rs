@@ -440,3 +440,59 @@ fn failures_are_one_error_line_and_one_hint_with_gw_exit_codes() {
 
     assert_eq!(fake.stats()["writes"], 0);
 }
+
+/// Seed a gw session for a profile pointed at the fake: config plus a cached, unexpired token.
+fn seed_gw_session(admin: &Admin, token: &str) {
+    let config = format!(
+        "[profiles.work]\ndatabricks_host = \"{h}\"\n[profiles.work.idp]\nkind = \"oidc\"\nissuer = \"{h}\"\nclient_id = \"c\"\n",
+        h = admin.host
+    );
+    let cfg_path = admin.home.path().join("config/gw/config.toml");
+    std::fs::create_dir_all(cfg_path.parent().unwrap()).unwrap();
+    std::fs::write(&cfg_path, &config).unwrap();
+    let key = gw::config::Config::parse(&config, &cfg_path)
+        .unwrap()
+        .profile(None)
+        .unwrap()
+        .cache_key();
+    let record = serde_json::json!({
+        "version": 1, "profile": "work", "updated_at": 0, "refresh_token": null,
+        "identity": {"name": "admin@example.com", "iss": admin.host, "sub": "admin"},
+        "databricks": {"access_token": token, "token_type": "Bearer",
+                       "expires_at": gw::time::now_unix() + 3600, "lifetime": 3600}
+    });
+    let dir = admin.home.path().join("state/gw/tokens");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join(format!("{key}.json")), record.to_string()).unwrap();
+}
+
+#[test]
+fn without_databricks_token_the_profiles_gw_session_is_used() {
+    let fake = Fake::start();
+    let admin = Admin::new(&fake);
+    seed_gw_session(&admin, WS_TOKEN);
+    let run = |admin: &Admin| {
+        admin
+            .command(&["show", "--name", "claude-code", "--json"])
+            .env("GW_TOKEN_STORE", "file")
+            .output()
+            .unwrap()
+    };
+    let out = run(&admin);
+    ok(&out);
+    let before = fake.stats()["requests"].as_u64().unwrap();
+    assert!(
+        before >= 1,
+        "gw-admin called the workspace with the session's token"
+    );
+
+    // A session holding another token is refused by the workspace: the token really came from it.
+    seed_gw_session(&admin, "dbx-not-the-workspace-token");
+    let out = run(&admin);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("401"), "{}", text(&out.stderr));
+    assert!(
+        !text(&out.stderr).contains("dbx-not-the-workspace-token"),
+        "never printed"
+    );
+}
