@@ -516,21 +516,26 @@ purge() {
 	[ -n "$cfg" ] || cfg=$config_home/gw/config.toml
 	if [ -f "$cfg" ] && [ -n "$gw" ]; then
 		# Sign out of every profile, so keyring items go too (best effort).
-		profiles=$(sed -n \
-			-e 's/^[[:space:]]*\[[[:space:]]*profiles\.\([A-Za-z0-9_-]*\)[[:space:]]*\].*/\1/p' \
-			-e 's/^[[:space:]]*\[[[:space:]]*profiles\."\([^"]*\)"[[:space:]]*\].*/\1/p' "$cfg")
-		printf '%s\n' "$profiles" | while IFS= read -r p; do
-			[ -n "$p" ] || continue
-			"$gw" --config "$cfg" --profile "$p" logout </dev/null ||
-				warn "could not sign out of profile $p (its keyring item may remain under service \`gw\`)"
-		done
+		"$gw" --config "$cfg" logout --all </dev/null ||
+			warn "could not sign out of every profile (keyring items may remain under service \`gw\`)"
+	fi
+	if [ -n "$gw" ]; then
+		state_dir=$("$gw" --config "$cfg" config path --state-dir </dev/null 2>/dev/null || true)
+		cache_dir=$("$gw" --config "$cfg" config path --cache-dir </dev/null 2>/dev/null || true)
+	else
+		state_dir=''
+		cache_dir=''
 	fi
 	if [ -f "$cfg" ]; then
 		rm -f "$cfg"
 		say "  removed $cfg"
 		rmdir "$(dirname "$cfg")" 2>/dev/null || true
 	fi
-	if [ "$(uname -s)" = Darwin ]; then
+	# gw knows its own directories per platform; without a gw binary, assume its defaults.
+	if [ -n "$state_dir" ] && [ -n "$cache_dir" ]; then
+		remove_gw_dir "$state_dir"
+		remove_gw_dir "$cache_dir"
+	elif [ "$(uname -s)" = Darwin ]; then
 		remove_gw_dir "$HOME/Library/Application Support/gw"
 		remove_gw_dir "$HOME/Library/Caches/gw"
 	else

@@ -96,7 +96,7 @@ pub enum Command {
     /// Show the profile, who is signed in, when the token expires and where it is kept
     Status(JsonArgs),
     /// Remove this profile's tokens from every store
-    Logout,
+    Logout(LogoutArgs),
     /// Check the setup: config, token store and keyring, sign-in, Claude Code, IdP, workspace, clock
     Doctor(DoctorArgs),
     /// Config file helpers
@@ -187,6 +187,23 @@ pub struct JsonArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct LogoutArgs {
+    /// Sign out of every profile in the config, not just the selected one
+    #[arg(long)]
+    pub all: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PathArgs {
+    /// Print the directory holding the token files and locks instead
+    #[arg(long, conflicts_with = "cache_dir")]
+    pub state_dir: bool,
+    /// Print the directory holding cached discovery documents and keys instead
+    #[arg(long)]
+    pub cache_dir: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct DoctorArgs {
     /// Machine-readable output
     #[arg(long)]
@@ -199,7 +216,7 @@ pub struct DoctorArgs {
 #[derive(Debug, Subcommand)]
 pub enum ConfigCommand {
     /// Print the path of the config file gw uses
-    Path,
+    Path(PathArgs),
     /// Write a config file (prompting for what is missing when run in a terminal)
     ///
     /// Entra ID: --host URL --tenant-id T --client-id C. Any OIDC provider: --host URL

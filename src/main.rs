@@ -56,9 +56,14 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             emit(&String::from_utf8_lossy(&buf))?;
             return Ok(0);
         }
-        Command::Config(ConfigCommand::Path) => {
+        Command::Config(ConfigCommand::Path(args)) => {
             let paths = Paths::resolve(cli.config.as_deref())?;
-            emit(&format!("{}\n", paths.config.display()))?;
+            let path = match (args.state_dir, args.cache_dir) {
+                (true, _) => &paths.state_dir,
+                (_, true) => &paths.cache_dir,
+                _ => &paths.config,
+            };
+            emit(&format!("{}\n", path.display()))?;
             return Ok(0);
         }
         Command::Config(ConfigCommand::Init(args)) => {
@@ -70,7 +75,16 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
     // The config is validated before any store or network is touched.
     let paths = Paths::resolve(cli.config.as_deref())?;
     let config = Config::load(&paths.config)?;
-    let profile = config.profile(cli.profile.as_deref())?;
+    let profile = match &cli.command {
+        // `logout --all` needs no profile to be selectable.
+        Command::Logout(a) if a.all => config.profiles.values().next().ok_or_else(|| {
+            UserError::config(
+                format!("`{}` has no profile", config.path.display()),
+                "nothing to sign out of",
+            )
+        })?,
+        _ => config.profile(cli.profile.as_deref())?,
+    };
     let opened = match token_store::open(cli.store, &paths) {
         Ok(o) => o,
         // `gw doctor` reports an unusable keyring as a failed check instead.
@@ -100,7 +114,8 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Claude { args } => commands::claude::run(&ctx, cli.store.as_str(), args),
         Command::Env(args) => commands::env::run(&ctx, cli.store.as_str(), &args),
         Command::Status(args) => commands::status::run(&ctx, &opened.detail, args.json),
-        Command::Logout => commands::logout::run(&ctx),
+        Command::Logout(args) if args.all => commands::logout::run_all(&ctx),
+        Command::Logout(_) => commands::logout::run(&ctx),
         Command::Doctor(args) => commands::doctor::run(&ctx, cli.store, args.json, args.offline),
         Command::Completions { .. } | Command::Config(_) => unreachable!("handled above"),
     }

@@ -186,3 +186,16 @@ fn the_readme_lists_every_environment_variable_gw_declares() {
         );
     }
 }
+
+#[test]
+fn config_path_can_name_the_state_and_cache_dirs_for_scripts() {
+    let sb = Sandbox::new(VALID);
+    assert_eq!(
+        sb.gw(&["config", "path", "--state-dir"]).ok().stdout.trim(),
+        sb.path("home/.local/state/gw").display().to_string()
+    );
+    assert_eq!(
+        sb.gw(&["config", "path", "--cache-dir"]).ok().stdout.trim(),
+        sb.path("home/.cache/gw").display().to_string()
+    );
+}

@@ -306,3 +306,34 @@ fn state_and_nonce_are_fresh_for_every_sign_in() {
     }
     assert_eq!(param(&a, "code_challenge_method"), "S256");
 }
+
+#[test]
+fn logout_all_signs_out_of_every_profile() {
+    let servers = Servers::start(&[]);
+    let two = format!(
+        "{}\n{}",
+        servers.config("", ""),
+        servers
+            .config("", "")
+            .replace("profiles.test", "profiles.second")
+    );
+    let sb = Sandbox::new(&format!("default_profile = \"test\"\n{two}"));
+    sb.gw(&["login"]).ok();
+    sb.gw(&["--profile", "second", "login"]).ok();
+    let records = |sb: &Sandbox| {
+        std::fs::read_dir(sb.token_dir())
+            .unwrap()
+            .flatten()
+            .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
+            .count()
+    };
+    assert_eq!(records(&sb), 2);
+    let out = sb.gw(&["logout", "--all"]).ok();
+    assert_eq!(
+        out.stderr.matches("Signed out of profile").count(),
+        2,
+        "{}",
+        out.stderr
+    );
+    assert_eq!(records(&sb), 0);
+}

@@ -8,6 +8,14 @@ use crate::error::UserError;
 use crate::session::Context;
 use crate::token_store::KeyLock;
 
+/// `gw logout --all`: every profile of the config, in the same stores.
+pub fn run_all(ctx: &Context<'_>) -> anyhow::Result<u8> {
+    for profile in ctx.config.profiles.values() {
+        run(&Context { profile, ..*ctx })?;
+    }
+    Ok(0)
+}
+
 pub fn run(ctx: &Context<'_>) -> anyhow::Result<u8> {
     let key = ctx.key();
     let lock = KeyLock::acquire(
