@@ -47,15 +47,31 @@ impl Paths {
             cache_dir: base.cache_dir().join("gw"),
         })
     }
-
-    /// Where `gw config init` writes when nothing else is said.
-    pub fn default_config() -> Option<PathBuf> {
-        directories::BaseDirs::new().map(|b| default_config_path(&b))
-    }
 }
 
 fn default_config_path(base: &directories::BaseDirs) -> PathBuf {
     base.config_dir().join("gw").join("config.toml")
+}
+
+/// The first executable file named `program` in a `PATH` directory.
+pub fn find_on_path(program: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join(program))
+        .find(|p| is_executable(p))
+}
+
+fn is_executable(p: &std::path::Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        p.metadata()
+            .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    }
+    #[cfg(not(unix))]
+    {
+        p.is_file()
+    }
 }
 
 /// Create `dir` (and parents) with mode 0700 on Unix, and tighten it if it exists wider.

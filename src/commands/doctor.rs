@@ -197,27 +197,7 @@ pub fn claude_binary() -> Option<PathBuf> {
         let p = PathBuf::from(bin);
         return p.is_file().then_some(p);
     }
-    find_on_path("claude")
-}
-
-pub fn find_on_path(program: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|d| d.join(program))
-        .find(|p| is_executable(p))
-}
-
-fn is_executable(p: &std::path::Path) -> bool {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        p.metadata()
-            .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-    }
-    #[cfg(not(unix))]
-    {
-        p.is_file()
-    }
+    crate::paths::find_on_path("claude")
 }
 
 fn network_checks(ctx: &Context<'_>) -> Vec<Check> {

@@ -68,5 +68,5 @@ pub fn resolve_program(program: &std::ffi::OsStr) -> Option<std::path::PathBuf> 
     if p.components().count() > 1 {
         return p.is_file().then(|| p.to_owned());
     }
-    doctor::find_on_path(&program.to_string_lossy())
+    crate::paths::find_on_path(&program.to_string_lossy())
 }

@@ -9,8 +9,6 @@
 //!    Windows (`wslview` on PATH).
 //! 5. Otherwise → browser.
 
-use std::path::Path;
-
 use crate::env_vars as ev;
 
 /// The sign-in to run.
@@ -43,15 +41,9 @@ impl Signals {
             linux,
             display: set(ev::DISPLAY) || set(ev::WAYLAND_DISPLAY),
             wsl,
-            wsl_opener: wsl && on_path("wslview"),
+            wsl_opener: wsl && crate::paths::find_on_path("wslview").is_some(),
         }
     }
-}
-
-fn on_path(program: &str) -> bool {
-    std::env::var_os("PATH").is_some_and(|p| {
-        std::env::split_paths(&p).any(|dir| Path::new(&dir).join(program).is_file())
-    })
 }
 
 /// Decide the method; the reason is said on stderr when gw picks the device flow by itself.

@@ -26,11 +26,6 @@ impl FileStore {
     pub fn path(&self, key: &str) -> PathBuf {
         self.dir.join(format!("{key}.json"))
     }
-
-    /// The directory holding the records.
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
 }
 
 impl TokenStore for FileStore {
