@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::env_vars;
+use crate::launch::Target;
 
 /// Sign in with your company identity and run coding agents against a Databricks gateway.
 ///
@@ -130,43 +131,45 @@ pub struct TokenArgs {
     /// Seconds the token must still be valid for [default: 300, or half the token's lifetime if shorter]
     #[arg(long, value_name = "SECS", conflicts_with = "consumer")]
     pub min_ttl: Option<u64>,
-    /// The program asking (Claude Code's apiKeyHelper): the token outlives its refresh
-    /// interval, and no device-code prompt is ever shown (exit 3 instead)
-    #[arg(long = "for", value_enum, value_name = "CONSUMER")]
-    pub consumer: Option<Consumer>,
+    /// The client asking (a target's token helper: `claude`, `codex`): the token outlives the
+    /// client's refresh interval, and no device-code prompt is ever shown (exit 3 instead)
+    #[arg(long = "for", value_parser = helper_targets(), value_name = "TARGET")]
+    pub consumer: Option<&'static Target>,
     /// Never start an interactive sign-in; exit 3 when one is needed
     #[arg(long)]
     pub no_login: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Consumer {
-    /// Claude Code's `apiKeyHelper`
-    Claude,
-}
-
 #[derive(Debug, Args)]
 pub struct ExecArgs {
     /// What the environment is prepared for
-    #[arg(long, value_enum, default_value_t = Target::Generic)]
-    pub target: Target,
+    #[arg(long, value_parser = targets(), default_value = "generic", value_name = "TARGET")]
+    pub target: &'static Target,
     /// The command and its arguments (after `--`)
     #[arg(last = true, required = true, value_name = "CMD")]
     pub command: Vec<OsString>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Target {
-    /// DATABRICKS_HOST and DATABRICKS_TOKEN
-    Generic,
-    /// The Databricks CLI and SDKs: DATABRICKS_HOST and DATABRICKS_TOKEN
-    Databricks,
-    /// Claude Code: the gateway's Anthropic API, models, and a token helper that refreshes
-    Claude,
-    /// OpenAI Codex CLI: a model provider at the gateway whose auth command is `gw token`
-    Codex,
-    /// Gemini CLI: the gateway's Gemini API with the token as a bearer key (no refresh)
-    Gemini,
+/// `--target`: every target in [`crate::launch::TARGETS`], with its one-line description.
+fn targets() -> impl clap::builder::TypedValueParser<Value = &'static Target> {
+    target_parser(|_| true)
+}
+
+/// `--for`: the targets that refresh through `gw token`.
+fn helper_targets() -> impl clap::builder::TypedValueParser<Value = &'static Target> {
+    target_parser(|t| matches!(t.refresh, crate::launch::Refresh::Helper { .. }))
+}
+
+fn target_parser(
+    keep: fn(&Target) -> bool,
+) -> impl clap::builder::TypedValueParser<Value = &'static Target> {
+    let names = crate::launch::TARGETS
+        .iter()
+        .filter(|t| keep(t))
+        .map(|t| clap::builder::PossibleValue::new(t.name).help(t.about));
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(names)
+        .map(|name: String| crate::launch::target(&name).expect("a listed target"))
 }
 
 #[derive(Debug, Args)]
@@ -175,8 +178,8 @@ pub struct EnvArgs {
     #[arg(long, value_enum, default_value_t = crate::launch::shell::ShellKind::Sh)]
     pub shell: crate::launch::shell::ShellKind,
     /// Which target's environment
-    #[arg(long, value_enum, default_value_t = Target::Generic)]
-    pub target: Target,
+    #[arg(long, value_parser = targets(), default_value = "generic", value_name = "TARGET")]
+    pub target: &'static Target,
 }
 
 #[derive(Debug, Args)]

@@ -33,6 +33,9 @@ struct RawProfile {
     gateway: Gateway,
     model: Option<String>,
     models: Option<RawModels>,
+    codex_model: Option<String>,
+    gemini_model: Option<String>,
+    opencode_model: Option<String>,
     service_principal_client_id: Option<String>,
     idp: RawIdp,
 }
@@ -107,6 +110,12 @@ pub struct Profile {
     pub gateway: Gateway,
     /// Model per Claude family; `None` when the profile names no model.
     pub models: Option<Models>,
+    /// The model Codex CLI sends (`codex_model`).
+    pub codex_model: Option<String>,
+    /// The model Gemini CLI sends (`gemini_model`).
+    pub gemini_model: Option<String>,
+    /// The model OpenCode sends (`opencode_model`, else `model`).
+    pub opencode_model: Option<String>,
     pub service_principal_client_id: Option<String>,
     pub idp: IdpSettings,
 }
@@ -312,6 +321,7 @@ fn resolve_profile(name: &str, p: RawProfile) -> Result<Profile, KeyError> {
     let host = checked_url(&p.databricks_host).map_err(|e| ("databricks_host", e))?;
     let databricks_host = host.trim_end_matches('/').to_owned();
     let idp = resolve_idp(p.idp, &databricks_host)?;
+    let m_raw = p.model.clone();
     let models = match (p.model, p.models) {
         (m, Some(ms)) => {
             let pick = |v: Option<String>, key: &'static str| {
@@ -338,11 +348,29 @@ fn resolve_profile(name: &str, p: RawProfile) -> Result<Profile, KeyError> {
     {
         return Err(("service_principal_client_id", "is empty".into()));
     }
+    let families = models.as_ref().map(|m| [&m.opus, &m.sonnet, &m.haiku]);
+    for (key, value) in [
+        ("model", m_raw.as_ref()),
+        ("models.opus", families.map(|f| f[0])),
+        ("models.sonnet", families.map(|f| f[1])),
+        ("models.haiku", families.map(|f| f[2])),
+        ("codex_model", p.codex_model.as_ref()),
+        ("gemini_model", p.gemini_model.as_ref()),
+        ("opencode_model", p.opencode_model.as_ref()),
+    ] {
+        if let Some(v) = value {
+            check_model_name(v).map_err(|why| (key, why))?;
+        }
+    }
+    let opencode_model = p.opencode_model.or(m_raw);
     Ok(Profile {
         name: name.to_owned(),
         databricks_host,
         gateway: p.gateway,
         models,
+        codex_model: p.codex_model,
+        gemini_model: p.gemini_model,
+        opencode_model,
         service_principal_client_id: p.service_principal_client_id,
         idp,
     })
@@ -516,6 +544,23 @@ fn port_placeholder(template: &str) -> Result<(String, u16), String> {
         .filter(|p| *p != 0 && digits.chars().all(|c| c.is_ascii_digit()))
         .ok_or_else(missing)?;
     Ok((format!("http://{host}:{{port}}{tail}"), port))
+}
+
+/// A model (serving endpoint) name: it goes into URL paths and the clients' own config
+/// strings, so only the characters Databricks allows in endpoint names.
+fn check_model_name(name: &str) -> Result<(), String> {
+    let ok = !name.is_empty()
+        && name.len() <= 128
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{name}` is not a serving endpoint name (letters, digits, `-`, `_`, `.`)"
+        ))
+    }
 }
 
 /// `https://` always; `http://` only for loopback hosts. Returns the URL as written.

@@ -25,6 +25,10 @@ pub const NO_PROXY: &str = "NO_PROXY";
 pub const DATABRICKS_HOST: &str = "DATABRICKS_HOST";
 /// Set for the `generic` and `databricks` targets: the Databricks access token.
 pub const DATABRICKS_TOKEN: &str = "DATABRICKS_TOKEN";
+/// Set for the `databricks` target: `metadata-service` (or `pat` for one token in `gw env`).
+pub const DATABRICKS_AUTH_TYPE: &str = "DATABRICKS_AUTH_TYPE";
+/// Set for the `databricks` target: gw's local endpoint, where the SDKs ask for tokens.
+pub const DATABRICKS_METADATA_SERVICE_URL: &str = "DATABRICKS_METADATA_SERVICE_URL";
 /// Read: seconds to wait for the browser sign-in callback (default 300).
 pub const GW_LOGIN_TIMEOUT: &str = "GW_LOGIN_TIMEOUT";
 
@@ -41,6 +45,8 @@ pub const CLAUDE_CODE_API_KEY_HELPER_TTL_MS: &str = "CLAUDE_CODE_API_KEY_HELPER_
 /// Removed for the `claude` target: each outranks the token helper.
 pub const ANTHROPIC_API_KEY: &str = "ANTHROPIC_API_KEY";
 pub const ANTHROPIC_AUTH_TOKEN: &str = "ANTHROPIC_AUTH_TOKEN";
+/// Emptied for the `claude` target: a model id the gateway may not serve.
+pub const ANTHROPIC_MODEL: &str = "ANTHROPIC_MODEL";
 pub const CLAUDE_CODE_USE_BEDROCK: &str = "CLAUDE_CODE_USE_BEDROCK";
 pub const CLAUDE_CODE_USE_VERTEX: &str = "CLAUDE_CODE_USE_VERTEX";
 pub const CLAUDE_CODE_USE_FOUNDRY: &str = "CLAUDE_CODE_USE_FOUNDRY";
@@ -51,8 +57,12 @@ pub const GOOGLE_GEMINI_BASE_URL: &str = "GOOGLE_GEMINI_BASE_URL";
 pub const GEMINI_API_KEY: &str = "GEMINI_API_KEY";
 /// Set for the `gemini` target: `bearer`, so the key goes in `Authorization: Bearer`.
 pub const GEMINI_API_KEY_AUTH_MECHANISM: &str = "GEMINI_API_KEY_AUTH_MECHANISM";
-/// Set for the `gemini` target: the model (the profile's `model`).
+/// Set for the `gemini` target: the model (the profile's `gemini_model`).
 pub const GEMINI_MODEL: &str = "GEMINI_MODEL";
+/// Set for the `gemini` target: `gemini-api-key`, the auth type for this run only.
+pub const GEMINI_DEFAULT_AUTH_TYPE: &str = "GEMINI_DEFAULT_AUTH_TYPE";
+/// Set for the `opencode` target: the inline config adding gw's provider and model.
+pub const OPENCODE_CONFIG_CONTENT: &str = "OPENCODE_CONFIG_CONTENT";
 /// Removed for the `gemini` target: it would outrank the gateway key.
 pub const GOOGLE_API_KEY: &str = "GOOGLE_API_KEY";
 pub const GOOGLE_GENAI_USE_VERTEXAI: &str = "GOOGLE_GENAI_USE_VERTEXAI";

@@ -13,6 +13,7 @@ pub mod http;
 pub mod idp;
 pub mod launch;
 pub mod paths;
+pub mod sanitize;
 pub mod secret;
 pub mod session;
 pub mod time;

@@ -124,3 +124,28 @@ pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     }
     Ok(())
 }
+
+/// Largest client settings file gw reads (settings files are a few KiB).
+const MAX_USER_FILE: u64 = 1024 * 1024;
+
+/// Read a file of the user's (or of a repository the user opened) that gw only inspects, such
+/// as a client's settings: `None` unless it is a regular file of at most 1 MiB. Opened
+/// non-blocking, so a FIFO planted at the path never hangs gw.
+pub fn read_user_file(path: &Path) -> Option<String> {
+    use std::io::Read;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.custom_flags(libc::O_NONBLOCK);
+    }
+    let file = opts.open(path).ok()?;
+    let meta = file.metadata().ok()?;
+    if !meta.is_file() || meta.len() > MAX_USER_FILE {
+        return None;
+    }
+    let mut text = String::new();
+    file.take(MAX_USER_FILE).read_to_string(&mut text).ok()?;
+    Some(text)
+}

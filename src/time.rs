@@ -45,7 +45,7 @@ pub fn freshness(expires_at: u64, now: u64, min_ttl: u64) -> Freshness {
 pub const DEFAULT_MIN_TTL: u64 = 300;
 
 /// The life a cached token must still have to be handed out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 pub enum MinTtl {
     /// [`DEFAULT_MIN_TTL`], but at most half the token's own lifetime, so that short-lived
     /// tokens (5-minute policies, 30-second test tokens) are reused for half their life
@@ -53,9 +53,8 @@ pub enum MinTtl {
     Default,
     /// Exactly this many seconds (`--min-ttl`).
     Exact(u64),
-    /// Claude Code's token helper: the helper interval plus a margin, from the lifetime
-    /// ([`crate::launch::claude::helper_min_ttl`]).
-    ClaudeHelper,
+    /// A rule of the program asking (a client's token helper), from the token's lifetime.
+    Rule(fn(u64) -> u64),
 }
 
 impl MinTtl {
@@ -64,7 +63,7 @@ impl MinTtl {
         match self {
             MinTtl::Default => DEFAULT_MIN_TTL.min(lifetime / 2),
             MinTtl::Exact(s) => s,
-            MinTtl::ClaudeHelper => crate::launch::claude::helper_min_ttl(lifetime),
+            MinTtl::Rule(rule) => rule(lifetime),
         }
     }
 }
@@ -106,13 +105,7 @@ mod tests {
             "an explicit value is exact"
         );
         assert_eq!(MinTtl::Exact(0).required(3600), 0);
-        assert_eq!(MinTtl::ClaudeHelper.required(3600), 900 + 300);
-        for lifetime in [4, 30, 300, 3600, 86400] {
-            assert!(
-                MinTtl::ClaudeHelper.required(lifetime) < lifetime,
-                "{lifetime}: a fresh token is served, not refreshed in a loop"
-            );
-        }
+        assert_eq!(MinTtl::Rule(|l| l / 3).required(3600), 1200);
     }
 
     #[test]

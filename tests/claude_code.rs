@@ -1,5 +1,5 @@
 //! `gw claude` with the REAL Claude Code CLI (npm `@anthropic-ai/claude-code`, pinned in
-//! tests/claude, installed by `.ci/run`) against the fake workspace's Anthropic Messages stub.
+//! tests/agents, installed by `.ci/run`) against the fake workspace's Anthropic Messages stub.
 //! Claude Code runs offline: temp HOME, no non-essential traffic, stdin closed.
 
 mod support;
@@ -9,10 +9,10 @@ use std::path::PathBuf;
 use support::{Sandbox, Servers};
 
 fn claude_bin() -> PathBuf {
-    let bin = support::repo().join("tests/claude/node_modules/.bin/claude");
+    let bin = support::repo().join("tests/agents/node_modules/.bin/claude");
     assert!(
         bin.exists(),
-        "Claude Code is not installed for the tests: run `npm ci` in tests/claude (or `.ci/run`)"
+        "Claude Code is not installed for the tests: run `npm ci` in tests/agents (or `.ci/run`)"
     );
     bin
 }

@@ -3,7 +3,6 @@
 
 use std::ffi::OsString;
 
-use crate::cli::Target;
 use crate::env_vars;
 use crate::session::Context;
 
@@ -11,5 +10,5 @@ pub fn run(ctx: &Context<'_>, store: &str, args: Vec<OsString>) -> anyhow::Resul
     let program = std::env::var_os(env_vars::GW_CLAUDE_BIN)
         .filter(|v| !v.is_empty())
         .unwrap_or_else(|| "claude".into());
-    super::exec::launch_target(ctx, store, Target::Claude, program, args)
+    super::exec::launch_target(ctx, store, &crate::launch::claude::TARGET, program, args)
 }

@@ -1,11 +1,16 @@
 //! `gw env`: the environment a target would get, as shell statements or JSON.
+//!
+//! There is no child to outlive here: the environment holds one token (for targets that use
+//! gw's local endpoint, the direct wiring with that token), and gw says until when it is valid.
 
-use crate::cli::{EnvArgs, Target};
-use crate::launch::{self, shell};
+use crate::cli::EnvArgs;
+use crate::launch::{self, Credential, Input, Origin, shell};
 use crate::session::{self, Context, Request};
 use crate::time::MinTtl;
 
 pub fn run(ctx: &Context<'_>, store: &str, args: &EnvArgs) -> anyhow::Result<u8> {
+    let target = args.target;
+    let model = launch::model_for(target, ctx.profile)?;
     let token = session::obtain(
         ctx,
         &Request {
@@ -14,21 +19,37 @@ pub fn run(ctx: &Context<'_>, store: &str, args: &EnvArgs) -> anyhow::Result<u8>
             force_login: false,
         },
     )?;
+    let surroundings = super::exec::Surroundings::read();
     let gw_exe = super::gw_exe();
-    let origin = launch::Origin {
+    let origin = Origin {
         config_path: &ctx.config.path,
         store,
         gw_exe: &gw_exe,
     };
-    let (env, notes) = launch::target_env(args.target, ctx.profile, &token, &origin, &|k| {
-        std::env::var(k).ok()
-    })?;
-    for note in notes {
+    let program = target.program.unwrap_or("env");
+    let plan = launch::plan(
+        target,
+        program.into(),
+        &Input {
+            profile: ctx.profile,
+            model,
+            credential: Credential::Token(&token),
+            origin: &origin,
+            args: &[],
+            is_client: false,
+            user: &surroundings.user_env(),
+        },
+    )?;
+    for note in &plan.notes {
         eprintln!("{note}");
     }
-    if args.target == Target::Claude {
-        eprintln!("note: `gw claude` also passes Claude Code `--settings` with gw's token helper");
+    if target.program.is_some() {
+        eprintln!(
+            "note: `gw exec --target {}` also passes {} gw's command-line wiring",
+            target.name,
+            target.program.unwrap_or_default()
+        );
     }
-    super::emit(&shell::render(&env, args.shell))?;
+    super::emit(&shell::render(&plan.env, args.shell))?;
     Ok(0)
 }

@@ -1,15 +1,16 @@
 //! `gw token`: a valid Databricks token on stdout, and nothing else.
 
-use crate::cli::{Consumer, TokenArgs};
+use crate::cli::TokenArgs;
 use crate::error::exit;
+use crate::launch::Refresh;
 use crate::session::{self, Context, Request};
 use crate::time::{MinTtl, now_unix, rfc3339};
 
 pub fn run(ctx: &Context<'_>, args: &TokenArgs) -> anyhow::Result<u8> {
-    let min_ttl = match (args.consumer, args.min_ttl) {
-        (Some(Consumer::Claude), _) => MinTtl::ClaudeHelper,
-        (None, Some(s)) => MinTtl::Exact(s),
-        (None, None) => MinTtl::Default,
+    let min_ttl = match (args.consumer.map(|t| t.refresh), args.min_ttl) {
+        (Some(Refresh::Helper { min_ttl }), _) => MinTtl::Rule(min_ttl),
+        (_, Some(s)) => MinTtl::Exact(s),
+        _ => MinTtl::Default,
     };
     if args.check {
         let fresh = session::cached(ctx, min_ttl, now_unix())?;

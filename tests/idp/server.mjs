@@ -609,6 +609,12 @@ async function loadAnthropic() {
 }
 
 const ANTHROPIC_PREFIXES = ['/serving-endpoints/anthropic', '/ai-gateway/anthropic'];
+const agentsApi = await import(new URL('./agents_api.mjs', import.meta.url).href);
+const modelCtx = {
+  validateBearer,
+  record(obj) { recorded.push(obj); },
+  stats: wstats,
+};
 
 async function workspaceHandler(req, res) {
   const url = new URL(req.url, `http://${HOST}`);
@@ -631,13 +637,9 @@ async function workspaceHandler(req, res) {
     if (typeof mod.handleAnthropic !== 'function') {
       return send(res, 501, { error_code: 'NOT_IMPLEMENTED', message: 'anthropic.mjs does not export handleAnthropic' });
     }
-    const ctx = {
-      validateBearer,
-      record(obj) { recorded.push(obj); },
-      stats: wstats,
-    };
-    return mod.handleAnthropic(req, res, ctx);
+    return mod.handleAnthropic(req, res, modelCtx);
   }
+  if (agentsApi.handles(path)) return agentsApi.handleAgents(req, res, modelCtx);
 
   if (path === '/oidc/v1/token') {
     if (method !== 'POST') return oauthError(res, 405, 'invalid_request', 'method not allowed');
