@@ -94,6 +94,14 @@ pub enum Command {
     },
     /// Print the environment a target would get, as shell statements or JSON
     Env(EnvArgs),
+    /// Run gw's local endpoint in the foreground, for IDEs and tools gw does not start
+    ///
+    /// Forwards model traffic to the profile's workspace with fresh tokens and answers the
+    /// Databricks SDKs' metadata-service requests, on 127.0.0.1. Prints one JSON line when
+    /// ready ({"base_url","key","metadata_service_url","pid"}, and "env" with --target), then
+    /// serves until Ctrl+C or SIGTERM. Every request must carry the key (in the URL path of
+    /// base_url, or as the client's API key).
+    Serve(ServeArgs),
     /// Show the profile, who is signed in, when the token expires and where it is kept
     Status(JsonArgs),
     /// Remove this profile's tokens from every store
@@ -180,6 +188,16 @@ pub struct EnvArgs {
     /// Which target's environment
     #[arg(long, value_parser = targets(), default_value = "generic", value_name = "TARGET")]
     pub target: &'static Target,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Also print the environment this target's client needs to use the endpoint
+    #[arg(long, value_parser = targets(), value_name = "TARGET")]
+    pub target: Option<&'static Target>,
+    /// Listen on this port [default: a free one]
+    #[arg(long, value_name = "N")]
+    pub port: Option<u16>,
 }
 
 #[derive(Debug, Args)]

@@ -11,6 +11,8 @@ use thiserror::Error;
 pub const MAX_BODY: usize = 1024 * 1024;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const TOTAL_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a streamed answer through gw's local endpoint may go silent.
+const STREAM_IDLE_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// A response read whole (up to [`MAX_BODY`]).
 #[derive(Debug)]
@@ -93,10 +95,19 @@ impl Http {
         connect: Duration,
         total: Duration,
     ) -> Result<Http, HttpError> {
+        let b = Self::builder(ca_file, connect)?.timeout(total);
+        let client = b.build().map_err(|e| HttpError::Setup(e.to_string()))?;
+        Ok(Http { client, total })
+    }
+
+    /// What every client of gw's shares: TLS trust, no redirects, the connect timeout.
+    fn builder(
+        ca_file: Option<&Path>,
+        connect: Duration,
+    ) -> Result<reqwest::ClientBuilder, HttpError> {
         let mut b = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(connect)
-            .timeout(total)
             .https_only(false)
             .user_agent(concat!("gw/", env!("CARGO_PKG_VERSION")));
         if let Some(path) = ca_file {
@@ -116,8 +127,15 @@ impl Http {
                 b = b.add_root_certificate(c);
             }
         }
-        let client = b.build().map_err(|e| HttpError::Setup(e.to_string()))?;
-        Ok(Http { client, total })
+        Ok(b)
+    }
+
+    /// A client for gw's local endpoint to forward model traffic with: the same trust store
+    /// and proxies, no redirects, a connect timeout, but no total timeout (a streamed answer
+    /// may last many minutes) and an idle read timeout instead.
+    pub fn streaming_client(ca_file: Option<&Path>) -> Result<reqwest::Client, HttpError> {
+        let b = Self::builder(ca_file, CONNECT_TIMEOUT)?.read_timeout(STREAM_IDLE_TIMEOUT);
+        b.build().map_err(|e| HttpError::Setup(e.to_string()))
     }
 
     /// `GET url` (JSON expected).
@@ -248,7 +266,8 @@ fn strip_query(url: &str) -> String {
     url.split(['?', '#']).next().unwrap_or(url).to_owned()
 }
 
-fn error_chain(e: &dyn std::error::Error) -> String {
+/// An error and its sources, as one line.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
     let mut parts = vec![e.to_string()];
     let mut cur = e.source();
     while let Some(s) = cur {

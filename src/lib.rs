@@ -6,6 +6,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod diag;
+pub mod endpoint;
 pub mod env_vars;
 pub mod error;
 pub mod exchange;

@@ -108,11 +108,10 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
         Command::Login(args) => commands::login::run(&ctx, &args),
         Command::Token(args) => commands::token::run(&ctx, &args),
-        Command::Exec(args) => {
-            commands::exec::run(&ctx, cli.store.as_str(), args.target, args.command)
-        }
-        Command::Claude { args } => commands::claude::run(&ctx, cli.store.as_str(), args),
-        Command::Env(args) => commands::env::run(&ctx, cli.store.as_str(), &args),
+        Command::Exec(args) => commands::exec::run(&ctx, cli.store, args.target, args.command),
+        Command::Claude { args } => commands::claude::run(&ctx, cli.store, args),
+        Command::Env(args) => commands::env::run(&ctx, cli.store, &args),
+        Command::Serve(args) => commands::serve::run(&ctx, cli.store, &args),
         Command::Status(args) => commands::status::run(&ctx, &opened.detail, args.json),
         Command::Logout(args) if args.all => commands::logout::run_all(&ctx),
         Command::Logout(_) => commands::logout::run(&ctx),

@@ -149,3 +149,16 @@ pub fn read_user_file(path: &Path) -> Option<String> {
     file.take(MAX_USER_FILE).read_to_string(&mut text).ok()?;
     Some(text)
 }
+
+/// The names in `dir` (empty when it cannot be read), sorted.
+pub fn list_dir(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.flatten()
+                .filter_map(|e| e.file_name().into_string().ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}

@@ -4,7 +4,18 @@
 //! through [`Secret::expose`], whose every call marks a place where the secret leaves gw's
 //! hands on purpose (an HTTP form body, stdout of `gw token`, a child's environment, a store).
 
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rand::RngCore;
 use serde::{Deserialize, Serialize};
+
+/// `bytes` from the OS-seeded CSPRNG, base64url without padding (state, nonce, PKCE
+/// verifiers, session keys).
+pub fn random_token(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    rand::rng().fill_bytes(&mut buf);
+    URL_SAFE_NO_PAD.encode(buf)
+}
 
 /// A secret string (token, code, verifier, refresh token).
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -8,7 +8,11 @@ use crate::launch::{self, Credential, Input, Origin, shell};
 use crate::session::{self, Context, Request};
 use crate::time::MinTtl;
 
-pub fn run(ctx: &Context<'_>, store: &str, args: &EnvArgs) -> anyhow::Result<u8> {
+pub fn run(
+    ctx: &Context<'_>,
+    store: crate::cli::StoreChoice,
+    args: &EnvArgs,
+) -> anyhow::Result<u8> {
     let target = args.target;
     let model = launch::model_for(target, ctx.profile)?;
     let token = session::obtain(
@@ -23,7 +27,7 @@ pub fn run(ctx: &Context<'_>, store: &str, args: &EnvArgs) -> anyhow::Result<u8>
     let gw_exe = super::gw_exe();
     let origin = Origin {
         config_path: &ctx.config.path,
-        store,
+        store: store.as_str(),
         gw_exe: &gw_exe,
     };
     let program = target.program.unwrap_or("env");
@@ -38,6 +42,7 @@ pub fn run(ctx: &Context<'_>, store: &str, args: &EnvArgs) -> anyhow::Result<u8>
             args: &[],
             is_client: false,
             user: &surroundings.user_env(),
+            overlay: None,
         },
     )?;
     for note in &plan.notes {

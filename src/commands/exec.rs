@@ -1,17 +1,26 @@
 //! `gw exec`: run a command with the profile's credentials, wired for a target.
+//!
+//! Fails before any sign-in when the program is missing or the wiring cannot work (the
+//! target's wiring is pure, so it is checked with a stand-in credential first). Then:
+//! targets that refresh through `gw token` (or not at all) replace gw with the child
+//! (execve); targets that use gw's local endpoint get it started first, the child runs
+//! supervised, and the endpoint stops with it.
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::path::PathBuf;
 
+use crate::cli::StoreChoice;
 use crate::error::UserError;
-use crate::launch::{self, Credential, Input, Origin, Refresh, Target, UserEnv};
+use crate::exchange::DatabricksToken;
+use crate::launch::{self, Credential, Input, LocalEndpoint, Origin, Refresh, Target, UserEnv};
+use crate::secret::Secret;
 use crate::session::{self, Context, Request};
 use crate::time::MinTtl;
 
 pub fn run(
     ctx: &Context<'_>,
-    store: &str,
+    store: StoreChoice,
     target: &'static Target,
     command: Vec<OsString>,
 ) -> anyhow::Result<u8> {
@@ -45,20 +54,20 @@ impl Surroundings {
             home: self.home.as_deref(),
             cwd: &self.cwd,
             read: &crate::paths::read_user_file,
+            list: &crate::paths::list_dir,
         }
     }
 }
 
 /// Find the program, check the wiring, make sure the session is valid, then hand the process
-/// over.
+/// over (or supervise it).
 pub fn launch_target(
     ctx: &Context<'_>,
-    store: &str,
+    store: StoreChoice,
     target: &'static Target,
     program: OsString,
     args: Vec<OsString>,
 ) -> anyhow::Result<u8> {
-    // Fail before any sign-in when the program is not there or the wiring cannot work.
     let Some(resolved) = super::resolve_program(&program) else {
         return Err(UserError::failure(
             format!(
@@ -75,9 +84,10 @@ pub fn launch_target(
     let gw_exe = super::gw_exe();
     let origin = Origin {
         config_path: &ctx.config.path,
-        store,
+        store: store.as_str(),
         gw_exe: &gw_exe,
     };
+    let overlay_dir = ctx.paths.state_dir.join("clients").join(target.name);
     let is_client = launch::is_client(target, &resolved);
     let input = |credential| Input {
         profile: ctx.profile,
@@ -87,12 +97,16 @@ pub fn launch_target(
         args: &args,
         is_client,
         user: &user,
+        overlay: Some(&overlay_dir),
     };
-    let stand_in = placeholder();
+    let (stand_in_token, stand_in_endpoint) = stand_ins();
     launch::plan(
         target,
         resolved.clone().into(),
-        &input(Credential::Token(&stand_in)),
+        &input(match target.refresh {
+            Refresh::Endpoint => Credential::Endpoint(&stand_in_endpoint),
+            _ => Credential::Token(&stand_in_token),
+        }),
     )?;
     let min_ttl = match target.refresh {
         Refresh::Helper { min_ttl } => MinTtl::Rule(min_ttl),
@@ -106,29 +120,76 @@ pub fn launch_target(
             force_login: false,
         },
     )?;
-    let resolved_path = resolved.clone();
-    let plan = launch::plan(target, resolved.into(), &input(Credential::Token(&token)))?;
-    for note in launch::not_client_note(target, &resolved_path)
-        .iter()
-        .chain(&plan.notes)
-    {
-        eprintln!("{note}");
+    let fail_to_start = |err: std::io::Error| -> anyhow::Error {
+        UserError::failure(
+            format!("cannot run `{}`: {err}", program.to_string_lossy()),
+            "check the command and its permissions",
+        )
+        .into()
+    };
+    let say = |plan: &launch::Plan| {
+        for note in launch::not_client_note(target, &resolved)
+            .iter()
+            .chain(&plan.notes)
+        {
+            eprintln!("{note}");
+        }
+    };
+    match target.refresh {
+        Refresh::Once | Refresh::Helper { .. } => {
+            let plan = launch::plan(
+                target,
+                resolved.clone().into(),
+                &input(Credential::Token(&token)),
+            )?;
+            say(&plan);
+            apply_overlay(&overlay_dir, &plan)?;
+            Err(fail_to_start(launch::process::exec(launch::command(&plan))))
+        }
+        Refresh::Endpoint => {
+            let running = super::serve::start_endpoint(ctx, store, 0, token)?;
+            let local = running.local();
+            let plan = launch::plan(
+                target,
+                resolved.clone().into(),
+                &input(Credential::Endpoint(&local)),
+            )?;
+            say(&plan);
+            apply_overlay(&overlay_dir, &plan)?;
+            let ended = launch::process::supervise(launch::command(&plan)).map_err(fail_to_start);
+            running.stop();
+            Ok(launch::process::end_like(ended?))
+        }
     }
-    let err = launch::exec(launch::command(&plan));
-    Err(UserError::failure(
-        format!("cannot run `{}`: {err}", program.to_string_lossy()),
-        "check the command and its permissions",
-    )
-    .into())
 }
 
-/// A token that stands in for the real one while the wiring is checked before any sign-in
-/// (wiring errors never depend on the token).
-fn placeholder() -> crate::exchange::DatabricksToken {
-    crate::exchange::DatabricksToken {
-        access_token: crate::secret::Secret::new(""),
-        token_type: "Bearer".into(),
-        expires_at: 0,
-        lifetime: crate::exchange::DEFAULT_LIFETIME,
+fn apply_overlay(dir: &std::path::Path, plan: &launch::Plan) -> anyhow::Result<()> {
+    if plan.overlay.is_empty() {
+        return Ok(());
     }
+    launch::overlay::apply(dir, &plan.overlay).map_err(|e| {
+        UserError::failure(
+            format!("cannot prepare `{}`: {e}", dir.display()),
+            "check free disk space and the permissions of gw's state directory (`gw config path --state-dir`)",
+        )
+        .into()
+    })
+}
+
+/// A token and an endpoint that stand in for the real ones while the wiring is checked before
+/// any sign-in (wiring errors never depend on them).
+fn stand_ins() -> (DatabricksToken, LocalEndpoint) {
+    (
+        DatabricksToken {
+            access_token: Secret::new(""),
+            token_type: "Bearer".into(),
+            expires_at: 0,
+            lifetime: crate::exchange::DEFAULT_LIFETIME,
+        },
+        LocalEndpoint {
+            base_url: Secret::new("http://127.0.0.1:0/k/stand-in"),
+            key: Secret::new("stand-in"),
+            metadata_url: Secret::new("http://127.0.0.1:0/k/stand-in/metadata"),
+        },
+    )
 }

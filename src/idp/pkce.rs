@@ -2,10 +2,9 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use rand::RngCore;
 use sha2::{Digest, Sha256};
 
-use crate::secret::Secret;
+use crate::secret::{Secret, random_token};
 
 /// The per-attempt secrets of an authorization request. Used once, then dropped.
 #[derive(Debug)]
@@ -33,13 +32,6 @@ impl AuthRequestSecrets {
 /// `BASE64URL(SHA256(verifier))` (RFC 7636 §4.2).
 pub fn challenge_s256(verifier: &str) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
-}
-
-/// `bytes` from the OS-seeded CSPRNG, base64url without padding.
-pub fn random_token(bytes: usize) -> String {
-    let mut buf = vec![0u8; bytes];
-    rand::rng().fill_bytes(&mut buf);
-    URL_SAFE_NO_PAD.encode(buf)
 }
 
 #[cfg(test)]

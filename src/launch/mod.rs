@@ -6,7 +6,7 @@
 //! credential, the user's own environment and files) to the arguments, variables and notes the
 //! child gets ([`Wiring`]). [`plan`] adds what every child gets (`GW_EXEC_PROFILE`,
 //! `GW_CONFIG`, `GW_TOKEN_STORE`, `DATABRICKS_HOST`), so every target's wiring is unit-tested
-//! without running anything; [`exec`] only carries a plan out.
+//! without running anything; [`process`] only carries a plan out.
 //!
 //! The user's own files for a client are never written. Where a client lets its files or the
 //! inherited environment outrank gw's wiring, the target passes its wiring at the level that
@@ -19,6 +19,8 @@ pub mod gemini;
 pub mod generic;
 pub mod helper;
 pub mod opencode;
+pub mod overlay;
+pub mod process;
 pub mod shell;
 
 use std::collections::BTreeMap;
@@ -124,6 +126,8 @@ pub struct UserEnv<'a> {
     pub home: Option<&'a Path>,
     pub cwd: &'a Path,
     pub read: &'a dyn Fn(&Path) -> Option<String>,
+    /// The names in a directory (empty when it cannot be read).
+    pub list: &'a dyn Fn(&Path) -> Vec<String>,
 }
 
 impl UserEnv<'_> {
@@ -161,6 +165,9 @@ pub struct Input<'a> {
     /// Whether the program is the target's own client (else only the environment applies).
     pub is_client: bool,
     pub user: &'a UserEnv<'a>,
+    /// gw's home overlay for this target's client ([`overlay`]), when there is a child to
+    /// give one (not in `gw env`).
+    pub overlay: Option<&'a Path>,
 }
 
 impl Input<'_> {
@@ -181,13 +188,25 @@ impl Input<'_> {
     }
 }
 
-/// What a target's wiring gives the child: its whole argument list, variables, notes.
+/// What a target's wiring gives the child: its whole argument list, variables, notes, and
+/// what goes in its home overlay.
 #[derive(Debug, Default)]
 pub struct Wiring {
     pub args: Vec<OsString>,
     pub env: ChildEnv,
     /// Said on stderr before the child starts.
     pub notes: Vec<String>,
+    /// Entries of the home overlay, by path relative to it.
+    pub overlay: Vec<(PathBuf, Entry)>,
+}
+
+/// One entry of a home overlay.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Entry {
+    /// A link to one of the user's own files or directories (so the client sees it as is).
+    Link(PathBuf),
+    /// A file gw writes (0600).
+    File(String),
 }
 
 /// One variable for the child: plain, or a secret that only `exec` and `gw env` reveal.
@@ -270,6 +289,8 @@ pub struct Plan {
     pub env: ChildEnv,
     /// Said on stderr before the child starts.
     pub notes: Vec<String>,
+    /// Entries of the home overlay.
+    pub overlay: Vec<(PathBuf, Entry)>,
 }
 
 /// The model the profile names for `target`: a config error naming the key when the target
@@ -295,7 +316,7 @@ pub fn model_for<'p>(target: &Target, profile: &'p Profile) -> Result<Option<&'p
 }
 
 /// Whether `program` is the target's own client, by file name (`codex`, `codex.exe`,
-/// `codex.cmd`, with `/` or `\\` before it: the same answer on every platform); a target
+/// `codex.cmd`, after a `/` or a `\`: the same answer on every platform); a target
 /// without a client takes any program.
 pub fn is_client(target: &Target, program: &Path) -> bool {
     let Some(name) = target.program else {
@@ -342,6 +363,7 @@ pub fn plan(target: &Target, program: OsString, input: &Input<'_>) -> Result<Pla
         args: wiring.args,
         env: wiring.env,
         notes: wiring.notes,
+        overlay: wiring.overlay,
     })
 }
 
@@ -356,23 +378,6 @@ pub fn command(plan: &Plan) -> Command {
         cmd.env(name, value.expose());
     }
     cmd
-}
-
-/// Replace this process with `cmd` (Unix), or run it and return its exit code (elsewhere).
-/// Returns only on failure to start it.
-pub fn exec(mut cmd: Command) -> std::io::Error {
-    #[cfg(unix)]
-    {
-        use std::os::unix::process::CommandExt;
-        cmd.exec()
-    }
-    #[cfg(not(unix))]
-    {
-        match cmd.status() {
-            Ok(status) => std::process::exit(status.code().unwrap_or(1)),
-            Err(e) => e,
-        }
-    }
 }
 
 /// How to install a target's program, for the "not found" hint.

@@ -70,11 +70,22 @@ impl World {
         credential: Credential<'_>,
     ) -> Result<Plan, UserError> {
         let read = |p: &Path| self.files.get(p).cloned();
+        let list = |dir: &Path| {
+            self.files
+                .keys()
+                .filter_map(|f| f.strip_prefix(dir).ok())
+                .filter_map(|rel| rel.components().next())
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .collect()
+        };
         let user = UserEnv {
             vars: &self.vars,
             home: Some(Path::new("/home/u")),
             cwd: Path::new("/work/repo"),
             read: &read,
+            list: &list,
         };
         let args: Vec<OsString> = args.iter().map(OsString::from).collect();
         let o = origin();
@@ -86,6 +97,7 @@ impl World {
             args: &args,
             is_client: is_client(target, Path::new(program)),
             user: &user,
+            overlay: Some(Path::new("/state/gw/clients/x")),
         };
         super::plan(target, program.into(), &input)
     }

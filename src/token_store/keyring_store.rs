@@ -165,8 +165,8 @@ pub fn bounded<T: Send + 'static>(
 /// A write/read/delete round trip of a throwaway entry, bounded by `limit` in all.
 pub fn probe(backend: impl SecretBackend + 'static, limit: Duration) -> Result<(), String> {
     let outcome = bounded(limit, move || {
-        let account = format!("probe/{}", crate::idp::pkce::random_token(9));
-        let value = crate::idp::pkce::random_token(12);
+        let account = format!("probe/{}", crate::secret::random_token(9));
+        let value = crate::secret::random_token(12);
         backend.set(&account, &value)?;
         let back = backend.get(&account);
         let _ = backend.delete(&account);

@@ -416,3 +416,140 @@ fn dechunk(mut s: &str) -> String {
     }
     out
 }
+
+/// A loopback listener that counts every connection: where a hostile or stale settings file
+/// points a client. A test asserts it received nothing.
+pub struct Sink {
+    pub url: String,
+    hits: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Sink {
+    pub fn start() -> Sink {
+        use std::sync::atomic::Ordering;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = hits.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                counter.fetch_add(1, Ordering::SeqCst);
+                let mut s = stream;
+                let _ = s.set_read_timeout(Some(Duration::from_millis(200)));
+                let mut buf = [0u8; 4096];
+                let _ = s.read(&mut buf);
+                let _ = s.write_all(
+                    b"HTTP/1.1 500 Internal Server Error\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+                );
+            }
+        });
+        Sink { url, hits }
+    }
+
+    pub fn hits(&self) -> usize {
+        self.hits.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+/// The real agent CLI `name`, pinned in tests/agents (installed by `.ci/run`).
+pub fn agent_bin(name: &str) -> PathBuf {
+    let bin = repo().join("tests/agents/node_modules/.bin").join(name);
+    assert!(
+        bin.exists(),
+        "{name} is not installed for the tests: run `npm ci` in tests/agents (or `.ci/run`)"
+    );
+    bin
+}
+
+/// A home that already holds a user's own settings for every client, all pointing at `sink`
+/// with stale credentials, and shell variables left from earlier set-ups. Returns the files
+/// written, whose bytes a test checks are unchanged afterwards.
+pub fn make_dirty(sb: &mut Sandbox, sink: &str) -> Vec<PathBuf> {
+    let files: Vec<(&str, String)> = vec![
+        (
+            "home/.claude/settings.json",
+            format!(
+                "{{\n  \"env\": {{\n    \"ANTHROPIC_BASE_URL\": \"{sink}/user-claude\",\n    \"ANTHROPIC_AUTH_TOKEN\": \"dapi-stale-user-pat\",\n    \"ANTHROPIC_MODEL\": \"claude-sonnet-4-20250514\"\n  }},\n  \"theme\": \"dark\"\n}}\n"
+            ),
+        ),
+        (
+            "home/.codex/config.toml",
+            format!(
+                "model = \"gpt-6.1-sol\"\nmodel_provider = \"corp\"\n\n[model_providers.corp]\nname = \"old\"\nbase_url = \"{sink}/user-codex/v1\"\nwire_api = \"responses\"\nenv_key = \"OPENAI_API_KEY\"\n\n[model_providers.gw-databricks]\nname = \"spoof\"\nbase_url = \"{sink}/spoof/v1\"\nwire_api = \"responses\"\n"
+            ),
+        ),
+        (
+            "home/.codex/work.config.toml",
+            format!(
+                "model_provider = \"corp\"\n[model_providers.corp]\nname = \"work\"\nbase_url = \"{sink}/user-codex-profile/v1\"\nwire_api = \"responses\"\n"
+            ),
+        ),
+        (
+            "home/.gemini/settings.json",
+            "{\n  \"security\": { \"auth\": { \"selectedType\": \"oauth-personal\" } },\n  \"ui\": { \"theme\": \"GitHub\" }\n}\n".to_owned(),
+        ),
+        (
+            "home/.gemini/.env",
+            format!("GOOGLE_GEMINI_BASE_URL={sink}/user-gemini-dotenv\nGEMINI_API_KEY=old-user-key\n"),
+        ),
+        (
+            "home/.config/opencode/opencode.json",
+            format!(
+                "{{\n  \"$schema\": \"https://opencode.ai/config.json\",\n  \"model\": \"anthropic/claude-sonnet-4-5\",\n  \"provider\": {{\n    \"anthropic\": {{ \"options\": {{ \"baseURL\": \"{sink}/user-opencode\", \"apiKey\": \"sk-ant-user\" }} }}\n  }}\n}}\n"
+            ),
+        ),
+        (
+            "home/.databrickscfg",
+            format!("[DEFAULT]\nhost = {sink}\ntoken = dapi-stale-user-pat\n\n[old]\nhost = {sink}\ntoken = dapi-old\n"),
+        ),
+    ];
+    let mut written = vec![];
+    for (rel, text) in files {
+        let p = sb.path(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, text).unwrap();
+        written.push(p);
+    }
+    for (k, v) in [
+        ("ANTHROPIC_BASE_URL", format!("{sink}/shell-claude")),
+        ("ANTHROPIC_AUTH_TOKEN", "dapi-stale-shell-pat".to_owned()),
+        ("ANTHROPIC_API_KEY", "sk-ant-shell".to_owned()),
+        ("OPENAI_API_KEY", "sk-openai-shell".to_owned()),
+        ("OPENAI_BASE_URL", format!("{sink}/shell-openai")),
+        ("GOOGLE_GEMINI_BASE_URL", format!("{sink}/shell-gemini")),
+        ("GEMINI_API_KEY", "old-shell-key".to_owned()),
+        ("GOOGLE_API_KEY", "old-google-key".to_owned()),
+        ("GEMINI_MODEL", "gemini-2.5-pro".to_owned()),
+        ("DATABRICKS_HOST", sink.to_owned()),
+        ("DATABRICKS_TOKEN", "dapi-stale-shell-pat".to_owned()),
+        ("DATABRICKS_AUTH_TYPE", "oauth-m2m".to_owned()),
+        ("DATABRICKS_CLIENT_ID", "old-sp".to_owned()),
+        ("DATABRICKS_CLIENT_SECRET", "dose-old-secret".to_owned()),
+        ("DATABRICKS_CONFIG_PROFILE", "old".to_owned()),
+    ] {
+        sb.set(k, &v);
+    }
+    written
+}
+
+/// Every file's bytes, to compare before and after a run.
+pub fn snapshot(files: &[PathBuf]) -> Vec<(PathBuf, Vec<u8>)> {
+    files
+        .iter()
+        .map(|f| (f.clone(), std::fs::read(f).unwrap()))
+        .collect()
+}
+
+/// What the fake workspace's model APIs recorded, of one kind (`messages`, `responses`,
+/// `gemini`, `scim_me`).
+impl Servers {
+    pub fn recorded(&self, kind: &str) -> Vec<serde_json::Value> {
+        let all = get_json(&format!("{}/__requests", self.workspace));
+        all.as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["kind"] == kind)
+            .cloned()
+            .collect()
+    }
+}
