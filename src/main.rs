@@ -16,7 +16,7 @@ use gw::token_store;
 
 fn main() -> ExitCode {
     quiet_panics();
-    let cli = Cli::parse();
+    let cli = Cli::parse_from(commands::claude::as_invoked(std::env::args_os().collect()));
     diag::set_level(cli.verbose);
     match run(cli) {
         Ok(code) => ExitCode::from(code),

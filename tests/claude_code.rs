@@ -291,3 +291,100 @@ fn gw_env_round_trips_through_each_shell() {
         format!("{}/serving-endpoints/anthropic", servers.workspace)
     );
 }
+
+/// The Claude Code IDE extensions run `<process wrapper> <their bundled claude> <args…>`
+/// without a shell and speak JSON over stdin/stdout; `claude-db` (a link to gw) as the wrapper
+/// must run that binary wired to the gateway, with stdio untouched. A recorder stands in for
+/// the extension's Claude Code.
+#[test]
+fn claude_db_works_as_the_ide_extensions_process_wrapper() {
+    use std::io::Write;
+    let servers = Servers::start(&[]);
+    let sb = sandbox(&servers, "");
+    sb.gw(&["login"]).ok();
+    let bundled = sb.path("ext/resources/native-binary/claude");
+    std::fs::create_dir_all(bundled.parent().unwrap()).unwrap();
+    let record = sb.path("recorded.txt");
+    std::fs::write(
+        &bundled,
+        format!(
+            "#!/bin/sh\nprintf '%s\\n' \"$@\" > '{rec}'\necho \"BASE=$ANTHROPIC_BASE_URL\" >> '{rec}'\necho \"ENTRY=$CLAUDE_CODE_ENTRYPOINT\" >> '{rec}'\nread line\necho \"echo:$line\"\n",
+            rec = record.display()
+        ),
+    )
+    .unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&bundled, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let wrapper = sb.path("bin/claude-db");
+    std::fs::create_dir_all(wrapper.parent().unwrap()).unwrap();
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_gw"), &wrapper).unwrap();
+    let mut cmd = std::process::Command::new(&wrapper);
+    cmd.args([
+        bundled.to_str().unwrap(),
+        "--output-format",
+        "stream-json",
+        "--verbose",
+        "--input-format",
+        "stream-json",
+    ])
+    .env_clear()
+    .envs(sb.env.iter().map(|(k, v)| (k, v)))
+    .env("CLAUDE_CODE_ENTRYPOINT", "claude-vscode")
+    .env_remove("GW_CLAUDE_BIN")
+    .current_dir(sb.path(""))
+    .stdin(std::process::Stdio::piped())
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"{\"type\":\"user\"}\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "echo:{\"type\":\"user\"}\n",
+        "stdout is the bundled claude's alone, stdin reaches it"
+    );
+    let rec = std::fs::read_to_string(&record).unwrap();
+    let lines: Vec<&str> = rec.lines().collect();
+    assert_eq!(lines[0], "--settings", "{rec}");
+    let settings: serde_json::Value = serde_json::from_str(lines[1]).unwrap();
+    assert!(
+        settings["apiKeyHelper"]
+            .as_str()
+            .unwrap()
+            .contains("token --profile test --for claude"),
+        "{settings}"
+    );
+    assert_eq!(
+        &lines[2..7],
+        [
+            "--output-format",
+            "stream-json",
+            "--verbose",
+            "--input-format",
+            "stream-json"
+        ]
+    );
+    assert!(
+        rec.contains(&format!(
+            "BASE={}/serving-endpoints/anthropic",
+            servers.workspace
+        )),
+        "{rec}"
+    );
+    assert!(
+        rec.contains("ENTRY=claude-vscode"),
+        "the extension's variables pass: {rec}"
+    );
+}

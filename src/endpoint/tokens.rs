@@ -178,11 +178,15 @@ async fn refresher(tokens: Arc<Tokens>, source: Arc<dyn TokenSource>) {
             }
             Err(e) => {
                 failures += 1;
-                if said.as_ref() != Some(&e) {
+                // Said once per kind of failure, not at every retry.
+                if said.as_ref().map(std::mem::discriminant) != Some(std::mem::discriminant(&e)) {
                     eprintln!(
                         "gw: the local endpoint cannot refresh its token: {}",
-                        crate::sanitize::shown(e.message())
+                        crate::sanitize::one_line(e.message(), 400)
                     );
+                    if matches!(e, Failure::LoginRequired(_)) {
+                        eprintln!("hint: run `gw login`, then try again in the client");
+                    }
                     said = Some(e);
                 }
             }

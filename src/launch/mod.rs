@@ -319,9 +319,13 @@ pub fn model_for<'p>(target: &Target, profile: &'p Profile) -> Result<Option<&'p
 /// `codex.cmd`, after a `/` or a `\`: the same answer on every platform); a target
 /// without a client takes any program.
 pub fn is_client(target: &Target, program: &Path) -> bool {
-    let Some(name) = target.program else {
-        return true;
-    };
+    target
+        .program
+        .is_none_or(|name| is_client_name(name, program))
+}
+
+/// Whether `program`'s file name, without an executable extension, is `name`.
+pub fn is_client_name(name: &str, program: &Path) -> bool {
     let text = program.to_string_lossy();
     let file = text.rsplit(['/', '\\']).next().unwrap_or(&text);
     let stem = match file.rsplit_once('.') {

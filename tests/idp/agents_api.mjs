@@ -7,6 +7,9 @@
 //   POST /ai-gateway/gemini/v1beta/models/<m>:streamGenerateContent?alt=sse   Gemini, SSE
 //   POST /ai-gateway/gemini/v1beta/models/<m>:generateContent | :countTokens  Gemini, JSON
 //   GET  /api/2.0/preview/scim/v2/Me            SCIM Me (databricks-sdk `current_user.me()`)
+//   POST /ai-gateway/slow/v1/stream             SSE: `data: first` at once, then holds the rest
+//                                               until `POST /__release` (a test proves the first
+//                                               event crossed gw's endpoint before the last left)
 //
 // Replies carry "STUB-REPLY model=<model>" so a test can read the model back from the CLI's
 // own output. Record fields: kind ("responses" | "gemini" | "scim_me"), method, path, query,
@@ -17,7 +20,9 @@
 const MAX_BODY = 32 * 1024 * 1024;
 export const STUB_REPLY_PREFIX = 'STUB-REPLY';
 
-export const PREFIXES = ['/ai-gateway/codex/', '/ai-gateway/gemini/', '/api/2.0/preview/scim/v2/Me'];
+export const PREFIXES = ['/ai-gateway/codex/', '/ai-gateway/gemini/', '/ai-gateway/slow/', '/api/2.0/preview/scim/v2/Me', '/__release'];
+
+let held = [];
 
 export function handles(path) {
   return PREFIXES.some((p) => path === p || path.startsWith(p));
@@ -89,6 +94,28 @@ export async function handleAgents(req, res, ctx) {
     body = raw ? JSON.parse(raw) : {};
   } catch {
     body = {};
+  }
+
+  if (path === '/__release' && method === 'POST') {
+    const n = held.length;
+    for (const r of held) {
+      r.write('data: last\n\n');
+      r.end();
+    }
+    held = [];
+    return sendJson(res, 200, { released: n });
+  }
+
+  if (path === '/ai-gateway/slow/v1/stream') {
+    if (!v.ok) {
+      ctx.record({ ...base, kind: 'slow', status: 401, reason: v.reason });
+      return unauthorized(res, v.reason);
+    }
+    ctx.record({ ...base, kind: 'slow', status: 200, token_sub: v.sub });
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+    res.write('data: first\n\n');
+    held.push(res);
+    return undefined;
   }
 
   if (path === '/api/2.0/preview/scim/v2/Me') {

@@ -662,6 +662,11 @@ async function workspaceHandler(req, res) {
     recorded = [];
     return send(res, 200, { ok: true });
   }
+  if (path === '/__revoke_tokens' && method === 'POST') {
+    // Forget every workspace token (as if revoked): the next request with one gets 401.
+    issuedTokens.clear();
+    return send(res, 200, { ok: true });
+  }
   if (path === '/__delay' && method === 'POST') {
     const body = JSON.parse((await readBody(req)).toString('utf8') || '{}');
     exchangeDelayMs = Number(body.ms) || 0;
