@@ -9,7 +9,10 @@
 //   GET  /api/2.0/preview/scim/v2/Me            SCIM Me (databricks-sdk `current_user.me()`)
 //   POST /ai-gateway/slow/v1/stream             SSE: `data: first` at once, then holds the rest
 //                                               until `POST /__release` (a test proves the first
-//                                               event crossed gw's endpoint before the last left)
+//                                               event crossed gw's endpoint before the last left);
+//                                               with ?delay_ms=D&events=N&gap_ms=G instead: the
+//                                               first event after D ms, N in all, G ms apart
+//                                               (time to first byte in scripts/bench)
 //
 // Replies carry "STUB-REPLY model=<model>" so a test can read the model back from the CLI's
 // own output. Record fields: kind ("responses" | "gemini" | "scim_me"), method, path, query,
@@ -113,6 +116,20 @@ export async function handleAgents(req, res, ctx) {
     }
     ctx.record({ ...base, kind: 'slow', status: 200, token_sub: v.sub });
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+    const q = url.searchParams;
+    if (q.has('delay_ms')) {
+      const events = Math.max(1, Number(q.get('events')) || 1);
+      const gap = Number(q.get('gap_ms')) || 0;
+      let sent = 0;
+      const tick = () => {
+        sent += 1;
+        res.write(`data: event ${sent}\n\n`);
+        if (sent >= events) res.end();
+        else setTimeout(tick, gap);
+      };
+      setTimeout(tick, Number(q.get('delay_ms')) || 0);
+      return undefined;
+    }
     res.write('data: first\n\n');
     held.push(res);
     return undefined;
