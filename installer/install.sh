@@ -413,6 +413,16 @@ install_binaries() { # SRC_DIR
 			die 1 "$bin/$b does not run on this machine: $v" "use binaries built for $(uname -sm)"
 		say "  $v"
 	done
+	# gw answers to `claude-db` too: the one executable the Claude Code IDE extensions can take
+	# as their process wrapper (README "In VS Code or JetBrains").
+	if [ "$(readlink "$bin/claude-db" 2>/dev/null)" != gw ]; then
+		if [ -e "$bin/claude-db" ] && [ ! -L "$bin/claude-db" ]; then
+			say "  kept $bin/claude-db (not gw's link; the IDE wrapper needs it to point at gw)"
+		else
+			ln -sf gw "$bin/claude-db"
+			say "  linked $bin/claude-db -> gw (for the IDE extensions' process wrapper)"
+		fi
+	fi
 }
 
 path_hint() {
@@ -553,6 +563,10 @@ do_uninstall() {
 			say "  removed $bin/$b"
 		fi
 	done
+	if [ "$(readlink "$bin/claude-db" 2>/dev/null)" = gw ]; then
+		rm -f "$bin/claude-db"
+		say "  removed $bin/claude-db"
+	fi
 	if [ "$no_alias" = 0 ]; then
 		remove_block "$bashrc"
 		remove_block "$zshrc"

@@ -135,6 +135,8 @@ check "first run exits 0" rc_is 0
 check "gw and gw-admin are in ~/.local/bin and run" \
 	in_home "$h" sh -c 'gw --version && gw-admin --version'
 check "the installed binaries are the ones given with --from" same "$dist/gw" "$h/.local/bin/gw"
+check "claude-db is a link to gw (the IDE extensions' process wrapper)" \
+	sh -c "[ \"\$(readlink '$h/.local/bin/claude-db')\" = gw ]"
 # shellcheck disable=SC2016 # the literal line the installer prints
 check "it warns that ~/.local/bin is not on PATH and gives the line to add" \
 	contains "$W/flags.run1.out" 'export PATH="$HOME/.local/bin:$PATH"'
@@ -198,6 +200,7 @@ check "--uninstall restores ~/.bashrc byte for byte" same "$W/flags.orig/.bashrc
 check "--uninstall restores ~/.zshrc byte for byte (no newline at its end, as before)" \
 	same "$W/flags.orig/.zshrc" "$h/.zshrc"
 check "--uninstall removes gw and gw-admin" sh -c "[ ! -e '$h/.local/bin/gw' ] && [ ! -e '$h/.local/bin/gw-admin' ]"
+check "--uninstall removes the claude-db link" sh -c "[ ! -e '$h/.local/bin/claude-db' ] && [ ! -L '$h/.local/bin/claude-db' ]"
 check "--uninstall removes the fish function and every completion file" \
 	sh -c "[ ! -e '$h/.config/fish/functions/claude-db.fish' ] && [ ! -e '$h/.zfunc/_gw' ] \
 		&& [ ! -e '$h/.config/fish/completions/gw.fish' ] && [ ! -e '$h/.local/share/bash-completion/completions/gw' ]"

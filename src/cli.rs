@@ -73,10 +73,13 @@ pub enum Command {
     /// Returns the cached token when it has at least --min-ttl seconds left, else refreshes
     /// silently, else signs in (unless --no-login). Prints the bare token and a newline.
     Token(TokenArgs),
-    /// Run a command with the profile's Databricks credentials in its environment
+    /// Run a command wired to the gateway for a target (default: DATABRICKS_HOST and DATABRICKS_TOKEN)
     ///
-    /// Sets DATABRICKS_HOST, DATABRICKS_TOKEN, GW_EXEC_PROFILE, GW_CONFIG and GW_TOKEN_STORE,
-    /// then replaces gw with the command (Unix) so its exit code is yours.
+    /// Every target gets DATABRICKS_HOST, GW_EXEC_PROFILE, GW_CONFIG and GW_TOKEN_STORE. Targets
+    /// that refresh through `gw token` (claude, codex) or not at all (generic) replace gw with the
+    /// command (Unix). Targets without a refresh hook (gemini, opencode, databricks) talk to gw's
+    /// local endpoint on 127.0.0.1, which keeps tokens fresh for as long as the command runs; the
+    /// command then runs as gw's child (Ctrl+C reaches it) and its exit code is gw's.
     Exec(ExecArgs),
     /// Start Claude Code wired to the Databricks gateway (the `claude-db` alias)
     ///
@@ -92,7 +95,7 @@ pub enum Command {
         )]
         args: Vec<OsString>,
     },
-    /// Print the environment a target would get, as shell statements or JSON
+    /// Print the environment a target would get (with one token), as shell statements or JSON
     Env(EnvArgs),
     /// Run gw's local endpoint in the foreground, for IDEs and tools gw does not start
     ///

@@ -59,8 +59,8 @@ pub const GEMINI_API_KEY: &str = "GEMINI_API_KEY";
 pub const GEMINI_API_KEY_AUTH_MECHANISM: &str = "GEMINI_API_KEY_AUTH_MECHANISM";
 /// Set for the `gemini` target: the model (the profile's `gemini_model`).
 pub const GEMINI_MODEL: &str = "GEMINI_MODEL";
-/// Set for the `gemini` target: `gemini-api-key`, the auth type for this run only.
-pub const GEMINI_DEFAULT_AUTH_TYPE: &str = "GEMINI_DEFAULT_AUTH_TYPE";
+/// Set for the `gemini` target: gw's home overlay, whose settings select the API-key auth.
+pub const GEMINI_CLI_HOME: &str = "GEMINI_CLI_HOME";
 /// Set for the `opencode` target: the inline config adding gw's provider and model.
 pub const OPENCODE_CONFIG_CONTENT: &str = "OPENCODE_CONFIG_CONTENT";
 /// Removed for the `gemini` target: it would outrank the gateway key.

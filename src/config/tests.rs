@@ -27,6 +27,13 @@ fn example_config_parses_and_documents_the_defaults() {
     );
     assert_eq!(p.idp.redirect.uri(4242), "http://localhost:4242");
     assert_eq!(p.gateway, Gateway::ServingEndpoints);
+    assert_eq!(p.codex_model.as_deref(), Some("databricks-gpt-5-2"));
+    assert_eq!(p.gemini_model.as_deref(), Some("databricks-gemini-2-5-pro"));
+    assert_eq!(
+        p.opencode_model.as_deref(),
+        Some("databricks-claude-opus-4-8"),
+        "opencode_model defaults to model"
+    );
     assert!(
         cfg.profiles.contains_key("okta"),
         "example shows a generic oidc profile"
@@ -279,4 +286,30 @@ fn models_table_overrides_per_family() {
     ))
     .unwrap_err();
     assert!(err.message.contains("models.opus"), "{}", err.message);
+}
+
+#[test]
+fn model_names_are_serving_endpoint_names() {
+    for bad in ["has space", "a/b", "x\"y", "", "q?x"] {
+        let text = OIDC.replace(
+            "model = \"databricks-claude-opus-4-8\"",
+            &format!("codex_model = {bad:?}"),
+        );
+        let err = parse(&text).unwrap_err();
+        assert_eq!(err.code, 2, "{bad}");
+        assert!(err.message.contains("codex_model"), "{}", err.message);
+    }
+    let ok = OIDC.replace(
+        "model = \"databricks-claude-opus-4-8\"",
+        "gemini_model = \"databricks-gemini-2.5-pro_v1\"",
+    );
+    assert_eq!(
+        parse(&ok)
+            .unwrap()
+            .profile(None)
+            .unwrap()
+            .gemini_model
+            .as_deref(),
+        Some("databricks-gemini-2.5-pro_v1")
+    );
 }

@@ -126,7 +126,7 @@ fn wire(input: &Input<'_>) -> Result<Wiring, UserError> {
 fn overlay(input: &Input<'_>, dir: &Path, w: &mut Wiring) {
     let user = input.user;
     let real_home: Option<PathBuf> = user
-        .var("GEMINI_CLI_HOME")
+        .var(ev::GEMINI_CLI_HOME)
         .map(PathBuf::from)
         .or_else(|| user.home.map(Path::to_owned));
     let Some(real_home) = real_home else {
@@ -181,7 +181,7 @@ fn overlay(input: &Input<'_>, dir: &Path, w: &mut Wiring) {
     ));
     // Gemini CLI's launcher reads `<GEMINI_CLI_HOME>/settings.json` for its memory settings.
     entries.push((PathBuf::from("settings.json"), Entry::File(text)));
-    w.env.set("GEMINI_CLI_HOME", dir.display().to_string());
+    w.env.set(ev::GEMINI_CLI_HOME, dir.display().to_string());
     w.overlay = entries;
 }
 
