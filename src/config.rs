@@ -13,6 +13,9 @@ use url::Url;
 
 use crate::error::UserError;
 
+/// The largest config file read.
+const MAX_CONFIG: u64 = 1024 * 1024;
+
 const HINT: &str = "fix the file (every key is documented in config.example.toml), or write a new one with `gw config init --force`";
 
 /// The file as written (serde schema).
@@ -220,18 +223,27 @@ fn sanitize(name: &str) -> String {
 impl Config {
     /// Read and validate the config at `path`.
     pub fn load(path: &Path) -> Result<Config, UserError> {
-        let text = match std::fs::read_to_string(path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+        let text = match crate::paths::read_trusted(
+            path,
+            MAX_CONFIG,
+            crate::paths::Owners::MeOrRoot,
+        ) {
+            Ok(Some(bytes)) => String::from_utf8(bytes).map_err(|_| {
+                UserError::config(
+                    format!("config `{}` is not UTF-8 text", path.display()),
+                    HINT,
+                )
+            })?,
+            Ok(None) => {
                 return Err(UserError::config(
                     format!("no config file at `{}`", path.display()),
                     "run `gw config init` to write one, or point `--config`/`GW_CONFIG` at yours",
                 ));
             }
-            Err(e) => {
+            Err(why) => {
                 return Err(UserError::config(
-                    format!("cannot read config `{}`: {e}", path.display()),
-                    "check the file's permissions",
+                    format!("will not use config `{}`: it {why}", path.display()),
+                    "use a config file only you (or root) can write: `chmod go-w` it, or write your own with `gw config init --force`",
                 ));
             }
         };

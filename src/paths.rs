@@ -90,6 +90,9 @@ pub fn private_dir(dir: &Path) -> std::io::Result<()> {
                 dir.display()
             )));
         }
+        if let Some(why) = foreign_owner(&meta, Owners::Me) {
+            return Err(std::io::Error::other(format!("`{}` {why}", dir.display())));
+        }
         if meta.permissions().mode() & 0o077 != 0 {
             std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
         }
@@ -161,4 +164,156 @@ pub fn list_dir(dir: &Path) -> Vec<String> {
         .unwrap_or_default();
     names.sort();
     names
+}
+
+/// Who may own a file gw trusts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Owners {
+    /// Only the user gw runs as (tokens, caches, locks, verdicts).
+    Me,
+    /// The user or root (a config a platform team installed).
+    MeOrRoot,
+}
+
+/// Why a file or directory's owner or mode makes it untrustworthy, if it does (Unix; on
+/// other platforms the profile directories are the user's own by construction).
+#[allow(unused_variables)]
+fn foreign_owner(meta: &std::fs::Metadata, owners: Owners) -> Option<String> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        // SAFETY: geteuid(2) cannot fail.
+        let me = unsafe { libc::geteuid() };
+        let ok = meta.uid() == me || (owners == Owners::MeOrRoot && meta.uid() == 0);
+        if !ok {
+            return Some(format!("is owned by another user (uid {})", meta.uid()));
+        }
+        if meta.mode() & 0o022 != 0 {
+            return Some("can be written by group or others".into());
+        }
+    }
+    None
+}
+
+/// Why a state file was not read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refused(pub String);
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The one way gw reads a file it will trust (token records, the discovery and key cache,
+/// the keyring verdict, the config): `Ok(None)` when it does not exist; refused — never
+/// trusted — when it is a symlink, not a regular file (a FIFO would hang the read), owned by
+/// someone else, writable by group or others, or larger than `max` bytes. Opened with
+/// `O_NOFOLLOW | O_NONBLOCK` and checked on the open descriptor, so what is checked is what is
+/// read.
+pub fn read_trusted(path: &Path, max: u64, owners: Owners) -> Result<Option<Vec<u8>>, Refused> {
+    use std::io::Read;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
+    }
+    let file = match opts.open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        #[cfg(unix)]
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+            return Err(Refused("is a symbolic link".into()));
+        }
+        Err(e) => return Err(Refused(format!("cannot be opened ({e})"))),
+    };
+    let meta = file
+        .metadata()
+        .map_err(|e| Refused(format!("cannot be examined ({e})")))?;
+    if !meta.is_file() {
+        return Err(Refused("is not a regular file".into()));
+    }
+    if let Some(why) = foreign_owner(&meta, owners) {
+        return Err(Refused(why));
+    }
+    if meta.len() > max {
+        return Err(Refused(format!("is larger than {max} bytes")));
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.take(max + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Refused(format!("cannot be read ({e})")))?;
+    if bytes.len() as u64 > max {
+        return Err(Refused(format!("is larger than {max} bytes")));
+    }
+    Ok(Some(bytes))
+}
+
+/// [`read_trusted`] for gw's own state, where a refused file is a miss: said once on stderr
+/// (`what` names it), then treated as absent so the next save replaces it.
+pub fn read_state(path: &Path, max: u64, what: &str) -> Option<Vec<u8>> {
+    match read_trusted(path, max, Owners::Me) {
+        Ok(found) => found,
+        Err(why) => {
+            eprintln!(
+                "warning: ignoring {what} `{}`: it {why}; gw will replace it",
+                crate::sanitize::shown(&path.display().to_string())
+            );
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+mod trusted_tests {
+    use super::*;
+
+    #[test]
+    fn only_a_small_regular_file_of_ones_own_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("rec.json");
+        assert_eq!(read_trusted(&f, 100, Owners::Me), Ok(None));
+        std::fs::write(&f, b"{}").unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o600)).unwrap();
+        }
+        assert_eq!(read_trusted(&f, 100, Owners::Me), Ok(Some(b"{}".to_vec())));
+        assert!(read_trusted(&f, 1, Owners::Me).is_err(), "oversized");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o666)).unwrap();
+            let err = read_trusted(&f, 100, Owners::Me).unwrap_err();
+            assert!(err.0.contains("group or others"), "{err}");
+            std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o600)).unwrap();
+            let link = dir.path().join("link.json");
+            std::os::unix::fs::symlink(&f, &link).unwrap();
+            assert_eq!(
+                read_trusted(&link, 100, Owners::Me),
+                Err(Refused("is a symbolic link".into()))
+            );
+            let fifo = dir.path().join("fifo.json");
+            let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+            // SAFETY: mkfifo on a fresh path in a temp dir.
+            assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+            assert_eq!(
+                read_trusted(&fifo, 100, Owners::Me),
+                Err(Refused("is not a regular file".into())),
+                "a FIFO is refused at once, never waited on"
+            );
+            // Another user's file (only root can make one here; CI runs as root).
+            // SAFETY: geteuid cannot fail; chown on a temp file this test made.
+            if unsafe { libc::geteuid() } == 0 {
+                let c = std::ffi::CString::new(f.to_str().unwrap()).unwrap();
+                assert_eq!(unsafe { libc::chown(c.as_ptr(), 65534, 65534) }, 0);
+                let err = read_trusted(&f, 100, Owners::Me).unwrap_err();
+                assert!(err.0.contains("another user (uid 65534)"), "{err}");
+                assert!(read_trusted(&f, 100, Owners::MeOrRoot).is_err());
+            }
+        }
+    }
 }

@@ -369,3 +369,126 @@ async fn every_response_is_size_capped_and_every_call_times_out() {
         .unwrap();
     assert!(http.get(&format!("http://{dead}/")).await.is_err());
 }
+
+/// Make `path` look planted by another user: writable by others, and (where this runs as
+/// root, as CI does) owned by uid 65534.
+fn plant(path: &std::path::Path) {
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o666)).unwrap();
+    // SAFETY: geteuid cannot fail; chown of a file this test made.
+    if unsafe { libc_geteuid() } == 0 {
+        let c = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
+        assert_eq!(unsafe { libc_chown(c.as_ptr(), 65534, 65534) }, 0);
+    }
+}
+
+unsafe extern "C" {
+    #[link_name = "geteuid"]
+    fn libc_geteuid() -> u32;
+    #[link_name = "chown"]
+    fn libc_chown(path: *const std::ffi::c_char, uid: u32, gid: u32) -> i32;
+    #[link_name = "mkfifo"]
+    fn libc_mkfifo(path: *const std::ffi::c_char, mode: u32) -> i32;
+}
+
+#[test]
+fn a_fifo_or_a_huge_file_at_the_record_path_is_refused_at_once() {
+    let servers = Servers::start(&[]);
+    let sb = Sandbox::new(&servers.config("", ""));
+    sb.gw(&["login"]).ok();
+    let record = sb.record_path();
+    std::fs::remove_file(&record).unwrap();
+    let c = std::ffi::CString::new(record.to_str().unwrap()).unwrap();
+    // SAFETY: mkfifo on the path this test just freed.
+    assert_eq!(unsafe { libc_mkfifo(c.as_ptr(), 0o600) }, 0);
+    for args in [
+        &["status"][..],
+        &["token", "--no-login"],
+        &["token", "--json", "--no-login"],
+    ] {
+        let mut child = sb
+            .cmd(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let started = Instant::now();
+        while child.try_wait().unwrap().is_none() {
+            if started.elapsed() > Duration::from_secs(20) {
+                let _ = child.kill();
+                panic!("{args:?} hung on a FIFO at the record path");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let out = support::Run::from(child.wait_with_output().unwrap());
+        assert!(
+            out.stderr.contains("is not a regular file"),
+            "{args:?}: {}",
+            out.stderr
+        );
+    }
+    std::fs::remove_file(&record).unwrap();
+    std::fs::write(&record, vec![b' '; 2 * 1024 * 1024]).unwrap();
+    std::fs::set_permissions(&record, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let out = sb.gw(&["token", "--no-login"]);
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    assert!(out.stderr.contains("larger than"), "{}", out.stderr);
+}
+
+#[test]
+fn a_token_record_or_discovery_cache_another_user_planted_is_never_trusted() {
+    let servers = Servers::start(&[]);
+    let sink = support::Sink::start();
+    let sb = Sandbox::new(&servers.config("", ""));
+    sb.gw(&["login"]).ok();
+    // The planter's record: a valid token, but the record is theirs.
+    let record = sb.record_path();
+    plant(&record);
+    let out = sb.gw(&["token", "--no-login"]);
+    assert_eq!(out.code, 3, "a planted record is a miss: {}", out.stderr);
+    assert!(
+        out.stderr.contains("warning: ignoring token cache"),
+        "{}",
+        out.stderr
+    );
+    // A fresh sign-in replaces it.
+    sb.gw(&["login"]).ok();
+    assert_eq!(mode(&sb.record_path()), 0o600);
+    // The planter's discovery documents send the refresh token to their sink.
+    for e in std::fs::read_dir(sb.path("home/.cache/gw/idp"))
+        .unwrap()
+        .flatten()
+    {
+        let p = e.path();
+        let text = std::fs::read_to_string(&p).unwrap().replace(
+            &format!("{}/token", servers.issuer),
+            &format!("{}/token", sink.url),
+        );
+        std::fs::write(&p, text).unwrap();
+        plant(&p);
+    }
+    sb.expire_token();
+    let out = sb.gw(&["token"]).ok();
+    assert!(
+        out.stderr.contains("warning: ignoring cached document"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        sink.hits(),
+        0,
+        "the refresh token went only to the real IdP"
+    );
+    assert_eq!(servers.idp_stats()["token_refresh_token"], 1);
+}
+
+#[test]
+fn a_config_another_user_can_write_is_refused_with_exit_2() {
+    let sb = Sandbox::new(
+        "[profiles.p]\ndatabricks_host = \"https://h\"\n[profiles.p.idp]\nkind = \"oidc\"\nissuer = \"https://i\"\nclient_id = \"c\"\n",
+    );
+    plant(&sb.path("config.toml"));
+    let out = sb.gw(&["status"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("will not use config"), "{}", out.stderr);
+    assert!(out.stderr.contains("hint:"), "{}", out.stderr);
+}

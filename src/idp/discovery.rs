@@ -89,7 +89,11 @@ impl DocCache {
     }
 
     fn read(&self, url: &str, now: u64) -> Option<CachedDoc> {
-        let bytes = std::fs::read(self.path(url)).ok()?;
+        let bytes = crate::paths::read_state(
+            &self.path(url),
+            2 * crate::http::MAX_BODY as u64,
+            "cached document",
+        )?;
         let cached: CachedDoc = serde_json::from_slice(&bytes).ok()?;
         let fresh = cached.url == url
             && cached.fetched_at <= now

@@ -1,15 +1,17 @@
 //! The file store: one JSON record per key in `<state dir>/gw/tokens/`, directory 0700,
 //! files 0600, replaced atomically (temp file in the same directory, fsync, rename).
 //!
-//! Reads never follow a symlink planted at the record's path; a damaged record is a miss
-//! with a warning.
+//! Reads go through [`crate::paths::read_state`]: a record that is a symlink, not a regular
+//! file, another user's, writable by others or oversized is a miss with a warning, as is a
+//! damaged one.
 
-use std::fs::OpenOptions;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use super::{KeyLock, StoreError, StoreKind, StoredTokens, TokenStore, parse_record};
 use crate::paths::write_private;
+
+/// The largest token record read (records are about 0.5–20 KiB; Entra group claims grow them).
+const MAX_RECORD: u64 = 1024 * 1024;
 
 pub struct FileStore {
     dir: PathBuf,
@@ -39,31 +41,9 @@ impl TokenStore for FileStore {
 
     fn load(&self, key: &str) -> Result<Option<StoredTokens>, StoreError> {
         let path = self.path(key);
-        let mut opts = OpenOptions::new();
-        opts.read(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            opts.custom_flags(libc::O_NOFOLLOW);
-        }
-        let mut file = match opts.open(&path) {
-            Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => {
-                eprintln!(
-                    "warning: ignoring token cache `{}`: {e}; the next sign-in replaces it",
-                    path.display()
-                );
-                return Ok(None);
-            }
+        let Some(bytes) = crate::paths::read_state(&path, MAX_RECORD, "token cache") else {
+            return Ok(None);
         };
-        let mut bytes = Vec::new();
-        file.read_to_end(&mut bytes)
-            .map_err(|source| StoreError::Io {
-                what: "read",
-                path: path.clone(),
-                source,
-            })?;
         match parse_record(&bytes) {
             Ok(rec) => Ok(Some(rec)),
             Err(why) => {

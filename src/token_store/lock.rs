@@ -62,7 +62,20 @@ fn open_lock_file(path: &Path) -> std::io::Result<File> {
         // O_NOFOLLOW: never take a lock through a planted symlink.
         opts.mode(0o600).custom_flags(libc::O_NOFOLLOW);
     }
-    opts.open(path)
+    let file = opts.open(path)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        // A lock file someone else planted could be held by them forever.
+        // SAFETY: geteuid(2) cannot fail.
+        if file.metadata()?.uid() != unsafe { libc::geteuid() } {
+            return Err(std::io::Error::other(format!(
+                "`{}` is owned by another user",
+                path.display()
+            )));
+        }
+    }
+    Ok(file)
 }
 
 #[cfg(test)]

@@ -199,8 +199,7 @@ pub fn open(
 fn keyring_verdict(paths: &crate::paths::Paths) -> Result<(), String> {
     let path = verdict_path(paths);
     let now = crate::time::now_unix();
-    if let Some(v) = std::fs::read(&path)
-        .ok()
+    if let Some(v) = crate::paths::read_state(&path, 64 * 1024, "keyring verdict")
         .and_then(|b| serde_json::from_slice::<Verdict>(&b).ok())
     {
         let ttl = if v.available {
