@@ -492,3 +492,66 @@ fn a_config_another_user_can_write_is_refused_with_exit_2() {
     assert!(out.stderr.contains("will not use config"), "{}", out.stderr);
     assert!(out.stderr.contains("hint:"), "{}", out.stderr);
 }
+
+/// `$BROWSER`: a script that records the URL it was given (what every local user can read in
+/// `/proc/<pid>/cmdline`), optionally lets a "neighbour" fetch it first, then browses it.
+fn recording_browser(sb: &mut Sandbox, neighbour_first: bool) -> std::path::PathBuf {
+    let seen = sb.path("browser-argv.txt");
+    let script = sb.path("browser.sh");
+    let neighbour = if neighbour_first {
+        "node -e 'fetch(process.argv[1], {redirect: \"manual\"}).then(r => r.text())' \"$1\"\n"
+    } else {
+        ""
+    };
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nprintf '%s' \"$1\" > '{}'\n{neighbour}exec node '{}' \"$1\"\n",
+            seen.display(),
+            support::idp_dir().join("browser.mjs").display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    sb.set("BROWSER", &script.display().to_string());
+    seen
+}
+
+#[test]
+fn the_browsers_arguments_reveal_no_state_nonce_or_challenge() {
+    let servers = Servers::start(&[]);
+    let mut sb = Sandbox::new(&servers.config("", ""));
+    let seen = recording_browser(&mut sb, false);
+    let out = sb.gw(&["login"]).ok();
+    let url = std::fs::read_to_string(&seen).unwrap();
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+    assert!(url.contains("/gw-start/"), "{url}");
+    for secret in [
+        "state",
+        "nonce",
+        "code_challenge",
+        "client_id",
+        "authorize",
+        "auth?",
+    ] {
+        assert!(!url.contains(secret), "{secret} in argv: {url}");
+    }
+    assert!(
+        out.stderr.contains("state="),
+        "the full URL is still printed on stderr, for the user to open: {}",
+        out.stderr
+    );
+}
+
+#[test]
+fn a_neighbour_who_opens_the_link_first_stops_the_sign_in_instead_of_completing_it() {
+    let servers = Servers::start(&[]);
+    let mut sb = Sandbox::new(&servers.config("", ""));
+    recording_browser(&mut sb, true);
+    let out = sb.gw(&["login"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stderr.contains("fetched twice"), "{}", out.stderr);
+    let status: serde_json::Value =
+        serde_json::from_str(&sb.gw(&["status", "--json"]).ok().stdout).unwrap();
+    assert!(status["identity"].is_null(), "nobody signed in: {status}");
+}

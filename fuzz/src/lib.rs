@@ -10,7 +10,7 @@ use std::path::Path;
 
 use gw::config::{Config, Ports, Profile, checked_url};
 use gw::http::Response;
-use gw::idp::loopback::{Verdict, judge};
+use gw::idp::loopback::{Expect, Verdict, judge};
 use gw::idp::token_endpoint::{TokenResponse, interpret};
 use gw::secret::Secret;
 
@@ -35,6 +35,8 @@ pub const CALLBACK_PATH: &str = "/callback";
 pub const CALLBACK_STATE: &str = "S1";
 /// The issuer the `iss` parameter must match.
 pub const CALLBACK_ISSUER: &str = "https://idp";
+/// The one-shot start path.
+pub const CALLBACK_START: &str = "/gw-start/R4nd0m";
 
 /// Input: the request head, bytes as received (decoded as lossy UTF-8, as the listener does).
 /// Judged once with `iss` optional and once with `iss` required.
@@ -42,17 +44,26 @@ pub fn check_callback(data: &[u8]) {
     let head = String::from_utf8_lossy(data);
     let state = Secret::new(CALLBACK_STATE);
     for iss_required in [false, true] {
-        let verdict = judge(
-            &head,
-            CALLBACK_HOST,
-            CALLBACK_PATH,
-            &state,
-            CALLBACK_ISSUER,
+        let expect = Expect {
+            host: CALLBACK_HOST,
+            path: CALLBACK_PATH,
+            start_path: Some(CALLBACK_START),
+            state: &state,
+            issuer: CALLBACK_ISSUER,
             iss_required,
-        );
+        };
+        let verdict = judge(&head, &expect);
         let (status, page) = verdict.page();
         assert!(!page.is_empty(), "empty page for {verdict:?}");
         match &verdict {
+            Verdict::Start => {
+                let request_line = head.split("\r\n").next().unwrap_or("");
+                assert!(
+                    request_line.starts_with(&format!("GET {CALLBACK_START}")),
+                    "request line {request_line:?} was taken for the start URL"
+                );
+                assert_eq!(status, 302);
+            }
             Verdict::Ignore(s, _) => {
                 assert!(
                     matches!(*s, 400 | 404 | 405),
@@ -83,14 +94,7 @@ pub fn check_callback(data: &[u8]) {
             }
         }
         // Pure: the same head gets the same answer.
-        let again = judge(
-            &head,
-            CALLBACK_HOST,
-            CALLBACK_PATH,
-            &state,
-            CALLBACK_ISSUER,
-            iss_required,
-        );
+        let again = judge(&head, &expect);
         assert_eq!(again.page(), (status, page), "judge is not deterministic");
     }
 }

@@ -10,6 +10,10 @@ use crate::env_vars;
 /// The seam for "show this URL to the user".
 pub trait OpenUrl {
     fn open(&self, url: &str) -> std::io::Result<()>;
+    /// Whether this opener shows the URL to anyone (a one-shot link is served only then).
+    fn opens(&self) -> bool {
+        true
+    }
 }
 
 /// `$BROWSER`, else `open` (macOS), `xdg-open` (Linux/BSD), `rundll32` (Windows).
@@ -36,6 +40,10 @@ pub struct NoBrowser;
 impl OpenUrl for NoBrowser {
     fn open(&self, _url: &str) -> std::io::Result<()> {
         Ok(())
+    }
+
+    fn opens(&self) -> bool {
+        false
     }
 }
 

@@ -50,9 +50,15 @@ pub async fn login(
     let url = authorization_url(meta, idp, listener.redirect_uri(), &secrets, uses_nonce);
     eprintln!("Sign in at your identity provider in the browser.");
     eprintln!("If no browser opens, visit this URL:\n\n  {url}\n");
-    if let Err(e) = opener.open(&url) {
-        eprintln!("note: could not open a browser ({e}); open the URL above yourself");
-    }
+    // The opener gets a one-shot link that reveals nothing (its arguments are public).
+    let opened = opener.opens()
+        && match opener.open(&listener.start_url()) {
+            Ok(()) => true,
+            Err(e) => {
+                eprintln!("note: could not open a browser ({e}); open the URL above yourself");
+                false
+            }
+        };
     let redirect_uri = listener.redirect_uri().to_owned();
     let code = listener
         .wait(
@@ -60,6 +66,7 @@ pub async fn login(
             &meta.issuer,
             meta.authorization_response_iss_parameter_supported,
             timeout,
+            opened.then_some(url.as_str()),
         )
         .await?;
     let answer = token_endpoint::post::<TokenResponse>(

@@ -10,6 +10,12 @@
 //! - With the right `state`, an `iss` (RFC 9207) other than the issuer aborts the login, as
 //!   does a missing `iss` when the provider announced it sends one.
 //! - The first request with the right `state` ends the wait; the listener then closes.
+//! - The browser is given a one-shot start URL on the same listener
+//!   (`/gw-start/<random>`), which redirects to the authorization request: the URL in the
+//!   opener's arguments — which every local user can read — reveals no `state`, `nonce` or PKCE
+//!   challenge. Its first fetch is served; a second one means someone else read it and aborts
+//!   the sign-in (so a neighbour can never complete it as themselves); it expires after
+//!   [`START_TTL`].
 
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
@@ -24,7 +30,10 @@ use crate::config::{Ports, Redirect};
 use crate::idp::id_token::constant_time_eq;
 use crate::secret::Secret;
 
-const MAX_HEAD: usize = 8 * 1024;
+/// Room for a developer's localhost cookies, which the browser sends along.
+const MAX_HEAD: usize = 64 * 1024;
+/// How long the start URL may be fetched (a browser starts well within it).
+pub const START_TTL: Duration = Duration::from_secs(120);
 const READ_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Why no authorization code arrived.
@@ -50,6 +59,10 @@ pub enum CallbackError {
     IssuerMissing,
     #[error("the sign-in response has neither `code` nor `error`")]
     NoCode,
+    #[error(
+        "the sign-in link gw opened was fetched twice: another program or user on this machine may have read it, so this sign-in was stopped"
+    )]
+    StartReused,
 }
 
 /// A bound listener, ready to receive the redirect.
@@ -59,6 +72,8 @@ pub struct Listener {
     host: String,
     path: String,
     redirect_uri: String,
+    /// `/gw-start/<random>`: the one-shot path that redirects to the authorization request.
+    start_path: String,
 }
 
 impl Listener {
@@ -79,6 +94,7 @@ impl Listener {
                         host: format!("{host}:{port}").to_ascii_lowercase(),
                         path: redirect.path(),
                         redirect_uri: redirect.uri(port),
+                        start_path: format!("/gw-start/{}", crate::secret::random_token(16)),
                     });
                 }
                 Err(e) => last_err = Some((port, e)),
@@ -104,6 +120,12 @@ impl Listener {
         self.port
     }
 
+    /// The URL to give the browser: it reveals nothing, and redirects (once) to the
+    /// authorization request.
+    pub fn start_url(&self) -> String {
+        format!("http://{}{}", self.host, self.start_path)
+    }
+
     /// The addresses listened on (all loopback).
     pub fn local_addrs(&self) -> Vec<SocketAddr> {
         self.sockets
@@ -112,13 +134,16 @@ impl Listener {
             .collect()
     }
 
-    /// Wait for the one valid callback and return its authorization code.
+    /// Wait for the one valid callback and return its authorization code. `authorize` is where
+    /// the start URL sends the browser (`None`: the start URL is not served, as when no
+    /// browser was opened).
     pub async fn wait(
         self,
         state: &Secret,
         issuer: &str,
         iss_required: bool,
         timeout: Duration,
+        authorize: Option<&str>,
     ) -> Result<Secret, CallbackError> {
         let (tx, mut rx) = mpsc::channel::<(String, TcpStream)>(16);
         let mut tasks = JoinSet::new();
@@ -145,9 +170,41 @@ impl Listener {
             });
         }
         drop(tx);
+        let expect = Expect {
+            host: &self.host,
+            path: &self.path,
+            start_path: authorize.map(|_| self.start_path.as_str()),
+            state,
+            issuer,
+            iss_required,
+        };
+        let start_until = tokio::time::Instant::now() + START_TTL;
+        let mut started = false;
         let outcome = tokio::time::timeout(timeout, async {
             while let Some((head, mut stream)) = rx.recv().await {
-                let verdict = judge(&head, &self.host, &self.path, state, issuer, iss_required);
+                let verdict = judge(&head, &expect);
+                if let (Verdict::Start, Some(url)) = (&verdict, authorize) {
+                    match start_use(started, tokio::time::Instant::now() < start_until) {
+                        StartUse::Redirect => {
+                            started = true;
+                            let _ = redirect(&mut stream, url).await;
+                        }
+                        StartUse::Expired => {
+                            let _ = respond(
+                                &mut stream,
+                                410,
+                                "This sign-in link has expired. Open the URL printed in the terminal.",
+                            )
+                            .await;
+                        }
+                        StartUse::Abort => {
+                            let e = CallbackError::StartReused;
+                            let _ = respond(&mut stream, 410, &format!("{e}.")).await;
+                            return Some(Err(e));
+                        }
+                    }
+                    continue;
+                }
                 let (status, page) = verdict.page();
                 let _ = respond(&mut stream, status, &page).await;
                 if let Verdict::Done(result) = verdict {
@@ -234,8 +291,44 @@ async fn read_head(mut stream: TcpStream) -> std::io::Result<Option<(String, Tcp
 pub enum Verdict {
     /// Not the callback (wrong host, path or state): answer and keep waiting.
     Ignore(u16, &'static str),
+    /// The start URL: redirect to the authorization request (once).
+    Start,
     /// The callback: answer and finish with this result.
     Done(Result<Secret, CallbackError>),
+}
+
+/// What the listener expects.
+#[derive(Debug, Clone, Copy)]
+pub struct Expect<'a> {
+    /// The exact `host:port` the browser was sent to (lowercase).
+    pub host: &'a str,
+    /// The redirect path.
+    pub path: &'a str,
+    /// The one-shot start path, while it is served.
+    pub start_path: Option<&'a str>,
+    pub state: &'a Secret,
+    pub issuer: &'a str,
+    pub iss_required: bool,
+}
+
+/// What a fetch of the start URL gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StartUse {
+    /// The first fetch, in time: the redirect.
+    Redirect,
+    /// Too late (nobody fetched it in time): a page pointing at the printed URL.
+    Expired,
+    /// A second fetch: someone else read the link; stop the sign-in.
+    Abort,
+}
+
+/// Decide a start-URL fetch. Pure.
+pub fn start_use(already_used: bool, in_time: bool) -> StartUse {
+    match (already_used, in_time) {
+        (true, _) => StartUse::Abort,
+        (false, true) => StartUse::Redirect,
+        (false, false) => StartUse::Expired,
+    }
 }
 
 impl Verdict {
@@ -243,6 +336,7 @@ impl Verdict {
     pub fn page(&self) -> (u16, String) {
         match self {
             Verdict::Ignore(status, msg) => (*status, (*msg).to_owned()),
+            Verdict::Start => (302, "Continuing to your identity provider.".to_owned()),
             Verdict::Done(Ok(_)) => (
                 200,
                 "Signed in. You may close this tab and return to the terminal.".to_owned(),
@@ -256,14 +350,15 @@ impl Verdict {
 }
 
 /// Decide what a request head means. Pure, so every rule is unit-tested (and fuzzed).
-pub fn judge(
-    head: &str,
-    expected_host: &str,
-    expected_path: &str,
-    state: &Secret,
-    issuer: &str,
-    iss_required: bool,
-) -> Verdict {
+pub fn judge(head: &str, expect: &Expect<'_>) -> Verdict {
+    let Expect {
+        host: expected_host,
+        path: expected_path,
+        start_path,
+        state,
+        issuer,
+        iss_required,
+    } = *expect;
     let mut lines = head.split("\r\n");
     let request_line = lines.next().unwrap_or("");
     let mut parts = request_line.split(' ');
@@ -280,6 +375,11 @@ pub fn judge(
         return Verdict::Ignore(405, "Method not allowed.");
     }
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    if start_path
+        .is_some_and(|s| crate::idp::id_token::constant_time_eq(path.as_bytes(), s.as_bytes()))
+    {
+        return Verdict::Start;
+    }
     if path != expected_path {
         return Verdict::Ignore(404, "Not found.");
     }
@@ -323,11 +423,23 @@ pub fn judge(
     }
 }
 
+/// `302` to the authorization request, cached nowhere, with no referrer.
+async fn redirect(stream: &mut TcpStream, location: &str) -> std::io::Result<()> {
+    let head = format!(
+        "HTTP/1.1 302 Found\r\nlocation: {location}\r\ncontent-length: 0\r\n\
+         cache-control: no-store\r\nreferrer-policy: no-referrer\r\nconnection: close\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).await?;
+    stream.flush().await?;
+    stream.shutdown().await
+}
+
 async fn respond(stream: &mut TcpStream, status: u16, message: &str) -> std::io::Result<()> {
     let reason = match status {
         200 => "OK",
         404 => "Not Found",
         405 => "Method Not Allowed",
+        410 => "Gone",
         431 => "Request Header Fields Too Large",
         _ => "Bad Request",
     };

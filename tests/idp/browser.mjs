@@ -4,7 +4,8 @@
 //   node browser.mjs <url>
 //
 // <url> is either an authorization URL of the test IdP (Authorization Code
-// flow) or its device verification URL (Device Flow, verification_uri_complete).
+// flow), a link that redirects to one (gw's one-shot loopback start link), or its
+// device verification URL (Device Flow, verification_uri_complete).
 // Walks oidc-provider's dev interaction pages over plain HTTP with a cookie jar
 // and manual redirects: login (as $TEST_BROWSER_USER, any password), consent,
 // and for the device flow the user-code confirmation. For the code flow the
@@ -213,7 +214,7 @@ async function run(startUrl) {
   } catch {
     fail(`not a URL: ${startUrl}`);
   }
-  const idpOrigin = start.origin;
+  let idpOrigin = start.origin;
   let step = { url: start.href };
   let denied = false;
 
@@ -226,6 +227,9 @@ async function run(startUrl) {
 
     if (res.status >= 300 && res.status < 400) {
       if (!res.location) fail(`HTTP ${res.status} without Location at ${res.url}`);
+      // gw hands the browser a one-shot loopback link that redirects to the IdP: the IdP is
+      // where that first redirect goes.
+      if (n === 0) idpOrigin = new URL(res.location).origin;
       step = { url: res.location };
       continue;
     }

@@ -3,9 +3,10 @@
 //
 //   node databricks_api.mjs            serve (see below)
 //   node databricks_api.mjs --browse URL
-//                                      act as $BROWSER for the account sign-in: GET URL
-//                                      without following redirects, then GET its Location
-//                                      (the loopback callback); exit 0 if that answers 2xx
+//                                      act as $BROWSER for the account sign-in: GET URL and
+//                                      follow its redirects by hand (gw's one-shot start link,
+//                                      the authorize endpoint, the loopback callback); exit 0
+//                                      when one answers 2xx
 //
 // Serving: listens on 127.0.0.1:0, prints exactly one line {"url":"http://127.0.0.1:P"} on
 // stdout, and exits when stdin reaches EOF (or on SIGTERM/SIGINT). Plain node:http, no deps.
@@ -53,18 +54,19 @@ if (process.argv[2] === '--browse') {
 
 async function browse(url) {
   try {
-    const first = await fetch(url, { redirect: 'manual' });
-    const location = first.headers.get('location');
-    if (first.status < 300 || first.status >= 400 || !location) {
-      process.stderr.write(`browse: ${url} answered ${first.status} without a redirect\n`);
-      process.exit(1);
+    let next = url;
+    for (let hop = 0; hop < 5; hop += 1) {
+      const res = await fetch(next, { redirect: 'manual' });
+      if (res.status >= 200 && res.status < 300 && hop > 0) process.exit(0);
+      const location = res.headers.get('location');
+      if (res.status < 300 || res.status >= 400 || !location) {
+        process.stderr.write(`browse: ${next} answered ${res.status} without a redirect\n`);
+        process.exit(1);
+      }
+      next = new URL(location, next).href;
     }
-    const second = await fetch(location, { redirect: 'manual' });
-    if (second.status < 200 || second.status >= 300) {
-      process.stderr.write(`browse: the callback answered ${second.status}\n`);
-      process.exit(1);
-    }
-    process.exit(0);
+    process.stderr.write('browse: too many redirects\n');
+    process.exit(1);
   } catch (e) {
     process.stderr.write(`browse: ${e}\n`);
     process.exit(1);

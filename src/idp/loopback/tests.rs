@@ -7,15 +7,48 @@ fn head(target: &str, host: &str) -> String {
     format!("GET {target} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: t\r\n\r\n")
 }
 
+fn expect<'a>(state: &'a Secret, issuer: &'a str, iss_required: bool) -> Expect<'a> {
+    Expect {
+        host: HOST,
+        path: "/callback",
+        start_path: Some("/gw-start/R4nd0m"),
+        state,
+        issuer,
+        iss_required,
+    }
+}
+
 fn judge_t(target: &str, host: &str) -> Verdict {
     judge(
         &head(target, host),
-        HOST,
-        "/callback",
-        &Secret::new("S1"),
-        "https://idp",
-        false,
+        &expect(&Secret::new("S1"), "https://idp", false),
     )
+}
+
+#[test]
+fn the_start_url_is_recognised_only_at_its_host_and_path_and_used_once() {
+    assert!(matches!(judge_t("/gw-start/R4nd0m", HOST), Verdict::Start));
+    assert!(matches!(
+        judge_t("/gw-start/R4nd0m", "evil.example:5000"),
+        Verdict::Ignore(400, _)
+    ));
+    assert!(matches!(
+        judge_t("/gw-start/other", HOST),
+        Verdict::Ignore(404, _)
+    ));
+    let state = Secret::new("S1");
+    let no_start = Expect {
+        start_path: None,
+        ..expect(&state, "i", false)
+    };
+    assert!(matches!(
+        judge(&head("/gw-start/R4nd0m", HOST), &no_start),
+        Verdict::Ignore(404, _)
+    ));
+    assert_eq!(start_use(false, true), StartUse::Redirect);
+    assert_eq!(start_use(true, true), StartUse::Abort);
+    assert_eq!(start_use(true, false), StartUse::Abort);
+    assert_eq!(start_use(false, false), StartUse::Expired);
 }
 
 #[test]
@@ -42,7 +75,7 @@ fn foreign_host_path_and_method_are_ignored_without_consuming_the_callback() {
     ));
     let post = format!("POST /callback?code=C1&state=S1 HTTP/1.1\r\nHost: {HOST}\r\n\r\n");
     assert!(matches!(
-        judge(&post, HOST, "/callback", &Secret::new("S1"), "i", false),
+        judge(&post, &expect(&Secret::new("S1"), "i", false)),
         Verdict::Ignore(405, _)
     ));
 }
@@ -80,13 +113,10 @@ fn rfc9207_issuer_is_checked() {
         judge_t("/callback?code=C1&state=S1&iss=https%3A%2F%2Fidp", HOST),
         Verdict::Done(Ok(_))
     ));
+    let state = Secret::new("S1");
     let v = judge(
         &head("/callback?code=C1&state=S1", HOST),
-        HOST,
-        "/callback",
-        &Secret::new("S1"),
-        "https://idp",
-        true,
+        &expect(&state, "https://idp", true),
     );
     assert!(matches!(
         v,
@@ -140,6 +170,7 @@ async fn over_tcp_idle_preconnects_and_noise_do_not_block_or_consume_the_callbac
                 "https://idp",
                 false,
                 Duration::from_secs(10),
+                None,
             )
             .await
     });
@@ -178,7 +209,13 @@ async fn it_times_out() {
     };
     let listener = Listener::bind(&redirect).await.unwrap();
     let err = listener
-        .wait(&Secret::new("S"), "i", false, Duration::from_millis(200))
+        .wait(
+            &Secret::new("S"),
+            "i",
+            false,
+            Duration::from_millis(200),
+            None,
+        )
         .await
         .unwrap_err();
     assert!(matches!(err, CallbackError::Timeout(_)));
