@@ -17,6 +17,14 @@ pub const SUBJECT_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:jwt";
 pub const SCOPE: &str = "all-apis";
 /// Lifetime assumed when the workspace sends no `expires_in` (Databricks tokens live an hour).
 pub const DEFAULT_LIFETIME: u64 = 3600;
+/// The longest lifetime believed: a server claiming more (or a huge number) gets this.
+pub const MAX_LIFETIME: u64 = 24 * 3600;
+
+/// A token's lifetime from a server's `expires_in`: the default when absent, at most
+/// [`MAX_LIFETIME`]. Pure.
+pub fn lifetime(expires_in: Option<u64>) -> u64 {
+    expires_in.unwrap_or(DEFAULT_LIFETIME).min(MAX_LIFETIME)
+}
 
 /// A Databricks access token as stored.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -62,16 +70,35 @@ pub async fn exchange(
     if let Some(id) = service_principal_client_id {
         form.push(("client_id", id));
     }
-    let answer =
-        token_endpoint::post::<ExchangeResponse>(http, &endpoint(databricks_host), &form).await?;
-    let lifetime = answer.body.expires_in.unwrap_or(DEFAULT_LIFETIME);
+    let url = endpoint(databricks_host);
+    let answer = token_endpoint::post::<ExchangeResponse>(http, &url, &form).await?;
+    if answer.body.access_token.expose().trim().is_empty() {
+        return Err(TokenError::Unexpected {
+            url,
+            status: 200,
+            detail: "HTTP 200 with an empty access_token".into(),
+        });
+    }
+    let lifetime = lifetime(answer.body.expires_in);
     Ok(Answer {
         body: DatabricksToken {
             access_token: answer.body.access_token,
             token_type: answer.body.token_type.unwrap_or_else(|| "Bearer".into()),
-            expires_at: now + lifetime,
+            expires_at: now.saturating_add(lifetime),
             lifetime,
         },
         server_date: answer.server_date,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_servers_lifetime_is_believed_only_within_a_day() {
+        assert_eq!(lifetime(None), 3600);
+        assert_eq!(lifetime(Some(60)), 60);
+        assert_eq!(lifetime(Some(u64::MAX)), MAX_LIFETIME);
+    }
 }

@@ -194,19 +194,42 @@ pub fn obtain(ctx: &Context<'_>, req: &Request<'_>) -> anyhow::Result<Databricks
     })
 }
 
-/// The browser sign-in timeout (`GW_LOGIN_TIMEOUT`, default 300 s).
+/// The browser sign-in timeout (`GW_LOGIN_TIMEOUT`, default 300 s, at most a day).
 pub fn login_timeout() -> Duration {
-    let secs = std::env::var(env_vars::GW_LOGIN_TIMEOUT)
-        .ok()
-        .and_then(|v| v.parse().ok())
+    parse_login_timeout(std::env::var(env_vars::GW_LOGIN_TIMEOUT).ok().as_deref())
+}
+
+/// `GW_LOGIN_TIMEOUT`'s value as a timeout: whole seconds, 1 s to a day, else the default.
+/// Pure.
+pub fn parse_login_timeout(value: Option<&str>) -> Duration {
+    let secs = value
+        .and_then(|v| v.trim().parse::<u64>().ok())
         .filter(|s| *s > 0)
-        .unwrap_or(DEFAULT_LOGIN_TIMEOUT);
+        .unwrap_or(DEFAULT_LOGIN_TIMEOUT)
+        .min(MAX_LOGIN_TIMEOUT);
     Duration::from_secs(secs)
 }
+
+const MAX_LOGIN_TIMEOUT: u64 = 24 * 3600;
 
 enum Refreshed {
     Token(DatabricksToken),
     NeedsLogin(String),
+}
+
+/// Why an ID token could not be verified: its keys could not be had (the sign-in may be
+/// fine), or the token itself was refused.
+enum Verify {
+    Keys(UserError),
+    Refused(UserError),
+}
+
+impl Verify {
+    fn into_user_error(self) -> UserError {
+        match self {
+            Verify::Keys(e) | Verify::Refused(e) => e,
+        }
+    }
 }
 
 /// One network-using run of the decision list, with the lock held.
@@ -284,23 +307,24 @@ impl Flow<'_> {
                 "the identity provider returned no ID token on refresh".into(),
             ));
         };
+        // Only the ID token's own verdict ends the saved sign-in; failing to fetch the keys
+        // (a network blip, a 5xx) is a failure that keeps the refresh token for next time.
         let claims = match self
             .verify(&meta, &id_token, None, server_now(&answer))
             .await
         {
             Ok(c) => c,
-            Err(e) => {
+            Err(Verify::Refused(e)) => {
                 return Ok(Refreshed::NeedsLogin(format!(
-                    "the refreshed ID token was refused: {e:#}"
+                    "the refreshed ID token was refused: {e}"
                 )));
             }
+            Err(Verify::Keys(e)) => return Err(e.into()),
         };
         if let Some(prev) = &rec.identity
-            && (prev.iss != claims.iss || prev.sub != claims.sub)
+            && let Err(why) = same_sign_in(prev, &claims)
         {
-            return Ok(Refreshed::NeedsLogin(
-                "the refreshed ID token is for another user".into(),
-            ));
+            return Ok(Refreshed::NeedsLogin(why.into()));
         }
         rec.identity = Some(identity_of(&claims));
         let token = self.exchange(&id_token).await?;
@@ -335,7 +359,11 @@ impl Flow<'_> {
                 self.finish_login(rec, &meta, done.answer, done.nonce).await
             }
             Method::Device => {
-                let answer = device_login::login(&self.http, idp, &meta, tokio::time::sleep)
+                let started = std::time::Instant::now();
+                let answer =
+                    device_login::login(&self.http, idp, &meta, tokio::time::sleep, &|| {
+                        started.elapsed()
+                    })
                     .await
                     .map_err(|e| match e {
                         device_login::DeviceLoginError::Token(t) => {
@@ -386,7 +414,8 @@ impl Flow<'_> {
                 nonce.as_ref().map(Secret::expose),
                 server_now(&answer),
             )
-            .await?;
+            .await
+            .map_err(Verify::into_user_error)?;
         rec.identity = Some(identity_of(&claims));
         // Keep the IdP session even if the exchange fails, so a retry needs no browser.
         self.ctx.save(rec, self.lock)?;
@@ -405,7 +434,7 @@ impl Flow<'_> {
         id_token: &Secret,
         nonce: Option<&str>,
         now: u64,
-    ) -> anyhow::Result<id_token::Claims> {
+    ) -> Result<id_token::Claims, Verify> {
         let idp = &self.profile().idp;
         let expected = Expected {
             issuer: &idp.issuer,
@@ -413,10 +442,10 @@ impl Flow<'_> {
             nonce,
         };
         let keys_err = |e: discovery::DiscoveryError| {
-            UserError::failure(
+            Verify::Keys(UserError::failure(
                 format!("cannot load the identity provider's keys: {e}"),
                 "check your network, then run `gw doctor`",
-            )
+            ))
         };
         let (keys, fetched) = discovery::keys(&self.http, &self.docs, meta, now_unix())
             .await
@@ -437,14 +466,13 @@ impl Flow<'_> {
             other => other,
         };
         result.map_err(|e| {
-            UserError::failure(
+            Verify::Refused(UserError::failure(
                 format!("the ID token was refused: {e}"),
                 format!(
                     "check `idp.issuer` and `idp.client_id` in `{}`, then run `gw login`",
                     self.ctx.config.path.display()
                 ),
-            )
-            .into()
+            ))
         })
     }
 
@@ -474,7 +502,14 @@ impl Flow<'_> {
                 "run `gw login` again",
             )
         })?;
-        let lifetime = answer.body.expires_in.unwrap_or(exchange::DEFAULT_LIFETIME);
+        if access.expose().trim().is_empty() {
+            return Err(UserError::failure(
+                "the workspace returned an empty access token",
+                "run `gw login` again; if it persists, ask your Databricks admin",
+            )
+            .into());
+        }
+        let lifetime = exchange::lifetime(answer.body.expires_in);
         Ok(DatabricksToken {
             access_token: access,
             token_type: answer
@@ -482,7 +517,7 @@ impl Flow<'_> {
                 .token_type
                 .clone()
                 .unwrap_or_else(|| "Bearer".into()),
-            expires_at: now_unix() + lifetime,
+            expires_at: now_unix().saturating_add(lifetime),
             lifetime,
         })
     }
@@ -498,7 +533,35 @@ fn identity_of(c: &id_token::Claims) -> Identity {
         name: c.display_name(),
         iss: c.iss.clone(),
         sub: c.sub.clone(),
+        aud: c.aud.clone(),
+        azp: c.azp.clone(),
+        auth_time: c.auth_time,
     }
+}
+
+/// Whether a refreshed ID token is still the signed-in user's sign-in (OIDC Core §12.2: the
+/// same `iss`, `sub`, `aud`, `azp`, and `auth_time` when both carry one). Pure.
+pub fn same_sign_in(prev: &Identity, now: &id_token::Claims) -> Result<(), &'static str> {
+    if prev.iss != now.iss || prev.sub != now.sub {
+        return Err("the refreshed ID token is for another user");
+    }
+    let sorted = |v: &[String]| {
+        let mut v = v.to_vec();
+        v.sort();
+        v
+    };
+    if !prev.aud.is_empty() && sorted(&prev.aud) != sorted(&now.aud) {
+        return Err("the refreshed ID token is for another audience");
+    }
+    if prev.azp.is_some() && now.azp.is_some() && prev.azp != now.azp {
+        return Err("the refreshed ID token names another authorized party");
+    }
+    if let (Some(a), Some(b)) = (prev.auth_time, now.auth_time)
+        && a != b
+    {
+        return Err("the refreshed ID token reports another authentication");
+    }
+    Ok(())
 }
 
 /// For U2M the access token is a JWT issued by the workspace; its `sub` names the user.
@@ -522,6 +585,9 @@ fn identity_of_databricks_token(t: &DatabricksToken, issuer: &str) -> Identity {
         name: sub.clone(),
         iss: issuer.to_owned(),
         sub,
+        aud: vec![],
+        azp: None,
+        auth_time: None,
     }
 }
 
@@ -560,6 +626,55 @@ mod tests {
             lifetime: 3600,
         });
         r
+    }
+
+    fn claims(json: serde_json::Value) -> id_token::Claims {
+        serde_json::from_value(json).unwrap()
+    }
+
+    #[test]
+    fn a_refreshed_id_token_must_repeat_the_sign_in_it_refreshes() {
+        let first = claims(
+            serde_json::json!({"iss":"https://i","sub":"u","aud":["c","x"],"azp":"c","exp":2,"iat":1,"auth_time":100}),
+        );
+        let prev = identity_of(&first);
+        same_sign_in(&prev, &first).unwrap();
+        let mut again = first.clone();
+        again.aud = vec!["x".into(), "c".into()];
+        same_sign_in(&prev, &again).unwrap();
+        for (field, value) in [
+            ("sub", serde_json::json!("mallory")),
+            ("iss", serde_json::json!("https://other")),
+            ("aud", serde_json::json!(["c"])),
+            ("azp", serde_json::json!("other")),
+            ("auth_time", serde_json::json!(200)),
+        ] {
+            let mut j = serde_json::json!({"iss":"https://i","sub":"u","aud":["c","x"],"azp":"c","exp":2,"iat":1,"auth_time":100});
+            j[field] = value;
+            assert!(same_sign_in(&prev, &claims(j)).is_err(), "{field}");
+        }
+        let old_record = Identity {
+            name: "u".into(),
+            iss: "https://i".into(),
+            sub: "u".into(),
+            aud: vec![],
+            azp: None,
+            auth_time: None,
+        };
+        same_sign_in(&old_record, &first).unwrap();
+    }
+
+    #[test]
+    fn the_login_timeout_is_bounded() {
+        assert_eq!(parse_login_timeout(None), Duration::from_secs(300));
+        assert_eq!(parse_login_timeout(Some("20")), Duration::from_secs(20));
+        assert_eq!(parse_login_timeout(Some("0")), Duration::from_secs(300));
+        assert_eq!(parse_login_timeout(Some("x")), Duration::from_secs(300));
+        assert_eq!(
+            parse_login_timeout(Some("18446744073709551615")),
+            Duration::from_secs(86400),
+            "a huge value is a day, and adding the lock's margin cannot overflow"
+        );
     }
 
     #[test]

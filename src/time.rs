@@ -12,9 +12,14 @@ pub fn now_unix() -> u64 {
     unix(SystemTime::now())
 }
 
-/// RFC 3339 in UTC, whole seconds (`2026-11-22T15:36:10Z`).
+/// The last second RFC 3339 can write (9999-12-31T23:59:59Z).
+const MAX_RFC3339: u64 = 253_402_300_799;
+
+/// RFC 3339 in UTC, whole seconds (`2026-11-22T15:36:10Z`); absurd times (from a server that
+/// lied) are shown as the last representable second, never a panic.
 pub fn rfc3339(unix_secs: u64) -> String {
-    humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_secs(unix_secs)).to_string()
+    humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_secs(unix_secs.min(MAX_RFC3339)))
+        .to_string()
 }
 
 /// How a cached token stands against the time it must still be valid for.
@@ -112,5 +117,6 @@ mod tests {
     fn rfc3339_is_utc_seconds() {
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
         assert_eq!(rfc3339(1_795_000_000), "2026-11-18T11:06:40Z");
+        assert_eq!(rfc3339(u64::MAX), "9999-12-31T23:59:59Z", "never a panic");
     }
 }

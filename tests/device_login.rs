@@ -74,14 +74,18 @@ async fn run(
                 .unwrap()
                 .next()
                 .unwrap_or(json!({"error":"unexpected_poll"}));
-            let status = if next.get("error").is_some() {
-                400
-            } else {
-                200
+            // `{"__html": N}`: an HTML page with status N (a proxy in trouble).
+            let (status, ctype, body) = match next.get("__html").and_then(|v| v.as_u64()) {
+                Some(code) => (
+                    code,
+                    "text/html",
+                    "<html><h1>Bad Gateway</h1></html>".to_owned(),
+                ),
+                None if next.get("error").is_some() => (400, "application/json", next.to_string()),
+                None => (200, "application/json", next.to_string()),
             };
-            let body = next.to_string();
             let resp = format!(
-                "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                "HTTP/1.1 {status} X\r\ncontent-type: {ctype}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
                 body.len()
             );
             let _ = s.write_all(resp.as_bytes()).await;
@@ -89,11 +93,19 @@ async fn run(
     });
     let mut m = meta(&server);
     m.token_endpoint = format!("http://{addr}/token");
+    // Fake time: the clock moves only by what the flow sleeps.
     let slept = RefCell::new(Vec::new());
-    let result = login(&Http::new(None).unwrap(), &settings(), &m, |d| {
-        slept.borrow_mut().push(d);
-        std::future::ready(())
-    })
+    let elapsed = || slept.borrow().iter().sum::<Duration>();
+    let result = login(
+        &Http::new(None).unwrap(),
+        &settings(),
+        &m,
+        |d| {
+            slept.borrow_mut().push(d);
+            std::future::ready(())
+        },
+        &elapsed,
+    )
     .await
     .map(|_| ());
     (result, slept.into_inner())
@@ -175,4 +187,27 @@ async fn the_wait_is_bounded_by_the_codes_lifetime() {
         Duration::from_secs(60),
         "never waits past expires_in"
     );
+}
+
+#[tokio::test]
+async fn a_proxys_html_502_is_backed_off_and_polling_goes_on() {
+    let (r, slept) = run(
+        vec![
+            json!({"__html": 502}),
+            err("authorization_pending"),
+            tokens(),
+        ],
+        Some(2),
+    )
+    .await;
+    r.unwrap();
+    let secs: Vec<u64> = slept.iter().map(Duration::as_secs).collect();
+    assert_eq!(secs, vec![2, 4, 4], "doubled after the 502, then kept");
+}
+
+#[tokio::test]
+async fn an_interval_of_zero_is_never_a_hot_loop() {
+    let (r, slept) = run(vec![err("authorization_pending"), tokens()], Some(0)).await;
+    r.unwrap();
+    assert_eq!(slept, vec![Duration::from_secs(1); 2]);
 }

@@ -7,8 +7,8 @@ mod support;
 use httpmock::prelude::*;
 use jsonwebtoken::Algorithm;
 use serde_json::json;
-use support::Sandbox;
 use support::tokens::{claims, fixture, sign};
+use support::{Sandbox, Servers};
 
 struct Idp {
     server: MockServer,
@@ -136,4 +136,55 @@ fn an_unknown_kid_does_not_refetch_keys_that_were_just_fetched() {
     );
     assert!(out.stderr.contains("rotated-2"), "{}", out.stderr);
     jwks.assert_calls(1);
+}
+
+#[test]
+fn a_keys_outage_during_a_refresh_keeps_the_saved_sign_in() {
+    let servers = Servers::start(&[]);
+    let sb = Sandbox::new(&servers.config("", ""));
+    sb.gw(&["login"]).ok();
+    // The cached JWKS is gone, and the IdP's /jwks fails: the refresh's ID token cannot be
+    // checked now. That is a failure, not a dead sign-in.
+    for e in std::fs::read_dir(sb.path("home/.cache/gw/idp"))
+        .unwrap()
+        .flatten()
+    {
+        let doc: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(e.path()).unwrap()).unwrap();
+        if doc["url"].as_str().unwrap().ends_with("/jwks") {
+            std::fs::remove_file(e.path()).unwrap();
+        }
+    }
+    servers.post(
+        &format!("{}/__fail_jwks", servers.issuer),
+        r#"{"status": 503}"#,
+    );
+    sb.expire_token();
+    let out = sb.gw(&["token", "--no-login"]);
+    assert_eq!(
+        out.code, 1,
+        "a failure, not 'sign in again': {}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("cannot load the identity provider's keys"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        !sb.record()["refresh_token"].is_null(),
+        "the refresh token survives the outage"
+    );
+    servers.post(
+        &format!("{}/__fail_jwks", servers.issuer),
+        r#"{"status": null}"#,
+    );
+    let token = sb.gw(&["token", "--no-login"]).ok().stdout;
+    assert!(servers.workspace_accepts(token.trim()));
+    assert_eq!(
+        servers.idp_stats()["authorize"],
+        1,
+        "no second sign-in was needed"
+    );
 }

@@ -72,6 +72,8 @@ pub struct Claims {
     pub nbf: Option<u64>,
     pub nonce: Option<String>,
     pub azp: Option<String>,
+    #[serde(default, deserialize_with = "opt_numeric_date")]
+    pub auth_time: Option<u64>,
     pub preferred_username: Option<String>,
     pub email: Option<String>,
     pub upn: Option<String>,

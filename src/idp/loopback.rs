@@ -81,7 +81,8 @@ impl Listener {
     pub async fn bind(redirect: &Redirect) -> Result<Listener, CallbackError> {
         let host = redirect.host();
         let candidates: Vec<u16> = match &redirect.ports {
-            Ports::Ephemeral => vec![0],
+            // A few tries: an ephemeral port free on 127.0.0.1 may be held on ::1.
+            Ports::Ephemeral => vec![0; EPHEMERAL_TRIES],
             Ports::List(list) => list.clone(),
         };
         let mut last_err = None;
@@ -223,6 +224,18 @@ impl Listener {
     }
 }
 
+/// How many ephemeral ports to try for a `localhost` redirect.
+const EPHEMERAL_TRIES: usize = 8;
+
+/// Whether an error binding [::1] means someone else holds the port there (rather than IPv6
+/// being unavailable). Pure.
+pub fn v6_taken(kind: std::io::ErrorKind) -> bool {
+    matches!(
+        kind,
+        std::io::ErrorKind::AddrInUse | std::io::ErrorKind::PermissionDenied
+    )
+}
+
 async fn bind_host(host: &str, port: u16) -> std::io::Result<(Vec<TcpListener>, u16)> {
     let v4 = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
     let v6 = SocketAddr::from((Ipv6Addr::LOCALHOST, port));
@@ -236,9 +249,17 @@ async fn bind_host(host: &str, port: u16) -> std::io::Result<(Vec<TcpListener>, 
             let l4 = TcpListener::bind(v4).await?;
             let port = l4.local_addr()?.port();
             let mut all = vec![l4];
-            // `localhost` may resolve to ::1 first; listen there too when IPv6 is available.
-            if let Ok(l6) = TcpListener::bind(SocketAddr::from((Ipv6Addr::LOCALHOST, port))).await {
-                all.push(l6);
+            // A browser may resolve `localhost` to ::1 first: listen there too, or — when
+            // someone else holds ::1 on this port — not on this port at all.
+            match TcpListener::bind(SocketAddr::from((Ipv6Addr::LOCALHOST, port))).await {
+                Ok(l6) => all.push(l6),
+                Err(e) if v6_taken(e.kind()) => {
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::AddrInUse,
+                        format!("[::1]:{port} is held by another program"),
+                    ));
+                }
+                Err(_) => {} // no IPv6 here: 127.0.0.1 is all `localhost` can mean
             }
             Ok((all, port))
         }

@@ -46,7 +46,11 @@ pub enum TokenError {
         description: Option<String>,
     },
     #[error("`{url}` answered {detail}")]
-    Unexpected { url: String, detail: String },
+    Unexpected {
+        url: String,
+        status: u16,
+        detail: String,
+    },
 }
 
 impl TokenError {
@@ -116,6 +120,7 @@ pub fn interpret<T: for<'de> Deserialize<'de>>(
             };
             TokenError::Unexpected {
                 url: url.to_owned(),
+                status: resp.status,
                 detail: redact(&detail, secrets),
             }
         });
@@ -135,6 +140,7 @@ pub fn interpret<T: for<'de> Deserialize<'de>>(
         }),
         _ => Err(TokenError::Unexpected {
             url: url.to_owned(),
+            status: resp.status,
             detail: resp.describe(),
         }),
     }

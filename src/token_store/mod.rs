@@ -44,13 +44,22 @@ impl StoredTokens {
     }
 }
 
-/// The signed-in identity, from the validated ID token (or the Databricks token for U2M).
+/// The signed-in identity, from the validated ID token (or the Databricks token for U2M):
+/// what to show, and what a refreshed ID token must repeat (OIDC Core §12.2).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Identity {
     /// What to show: `preferred_username`, else `email`, else `sub`.
     pub name: String,
     pub iss: String,
     pub sub: String,
+    /// The sign-in's `aud` (empty in records from before it was kept).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub aud: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub azp: Option<String>,
+    /// When the user authenticated (`auth_time`), when the IdP said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_time: Option<u64>,
 }
 
 /// Which kind of store holds a record.

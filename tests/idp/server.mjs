@@ -345,6 +345,8 @@ function sendJson(ctx, status, body) {
 
 // Secret values seen by either server (codes, verifiers, tokens): GET <issuer>/__secrets.
 const secretsSeen = [];
+// POST /__fail_jwks {"status": N}: /jwks answers N until set back to null.
+let jwksFailStatus = null;
 
 // Test-only routes and counters, mounted in front of oidc-provider's router.
 provider.use(async (ctx, next) => {
@@ -362,10 +364,26 @@ provider.use(async (ctx, next) => {
     devicePolls.clear();
     return sendJson(ctx, 200, { ok: true });
   }
+  if (path === '/__fail_jwks' && method === 'POST') {
+    // {"status": 503} makes /jwks answer that status (an outage); {"status": null} ends it.
+    const chunks = [];
+    for await (const c of ctx.req) chunks.push(c);
+    const body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
+    jwksFailStatus = body.status ?? null;
+    return sendJson(ctx, 200, { status: jwksFailStatus });
+  }
   if (path.startsWith('/__')) return sendJson(ctx, 404, { error: 'not_found' });
 
   if (path === '/.well-known/openid-configuration') istats.discovery += 1;
-  else if (path === '/jwks') istats.jwks += 1;
+  else if (path === '/jwks') {
+    istats.jwks += 1;
+    if (jwksFailStatus !== null) {
+      ctx.status = jwksFailStatus;
+      ctx.type = 'text/html';
+      ctx.body = `<html><body><h1>${jwksFailStatus}</h1></body></html>`;
+      return undefined;
+    }
+  }
   else if (path === '/auth') istats.authorize += 1;
   else if (path === '/device/auth' && method === 'POST') {
     istats.device_authorization += 1;

@@ -244,3 +244,33 @@ async fn a_busy_fixed_port_moves_to_the_next_in_the_list() {
         format!("http://localhost:{free_port}")
     );
 }
+
+#[tokio::test]
+async fn a_localhost_port_someone_holds_on_ipv6_is_never_used() {
+    // Someone else listens on [::1] at a port that is free on 127.0.0.1.
+    let squatter = std::net::TcpListener::bind("[::1]:0").unwrap();
+    let taken = squatter.local_addr().unwrap().port();
+    let free = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let redirect = Redirect {
+        template: "http://localhost:{port}".into(),
+        ports: Ports::List(vec![taken, free]),
+    };
+    let listener = Listener::bind(&redirect).await.unwrap();
+    assert_eq!(listener.port(), free, "the port held on ::1 was skipped");
+    let addrs = listener.local_addrs();
+    assert!(addrs.iter().any(|a| a.is_ipv6()), "{addrs:?}");
+    assert!(addrs.iter().any(|a| a.is_ipv4()), "{addrs:?}");
+    let only = Redirect {
+        template: "http://localhost:{port}".into(),
+        ports: Ports::List(vec![taken]),
+    };
+    assert!(
+        Listener::bind(&only).await.is_err(),
+        "refused rather than listening on 127.0.0.1 alone"
+    );
+    assert!(v6_taken(std::io::ErrorKind::AddrInUse));
+    assert!(!v6_taken(std::io::ErrorKind::AddrNotAvailable));
+}
