@@ -236,7 +236,12 @@ fn a_lock_holder_killed_mid_sign_in_does_not_block_the_next_process() {
     let servers = Servers::start(&[]);
     let mut sb = Sandbox::new(&servers.config("", ""));
     let stall = sb.path("stall.sh");
-    std::fs::write(&stall, "#!/bin/sh\nsleep 60\n").unwrap();
+    let started = sb.path("browser-started");
+    std::fs::write(
+        &stall,
+        format!("#!/bin/sh\ntouch '{}'\nsleep 60\n", started.display()),
+    )
+    .unwrap();
     Command::new("chmod")
         .arg("+x")
         .arg(&stall)
@@ -250,6 +255,11 @@ fn a_lock_holder_killed_mid_sign_in_does_not_block_the_next_process() {
             .is_some(),
         "the holder reached the sign-in"
     );
+    // Kill it once its browser runs (between fork and exec, a child still shares the lock).
+    let t0 = std::time::Instant::now();
+    while !started.exists() && t0.elapsed() < std::time::Duration::from_secs(20) {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
     holder.kill(); // SIGKILL
     sb.set(
         "BROWSER",

@@ -188,7 +188,9 @@ fn parse_metadata(
     };
     let meta: ProviderMetadata =
         serde_json::from_value(doc.clone()).map_err(|e| invalid(e.to_string()))?;
-    if idp.kind != IdpKind::Databricks && meta.issuer != idp.issuer {
+    // The issuer must be the configured one exactly (mix-up defence). For the workspace's own
+    // OAuth that is `<host>/oidc`, the issuer its metadata URL is formed from (RFC 8414 §3.3).
+    if meta.issuer != idp.issuer {
         return Err(DiscoveryError::IssuerMismatch {
             url: url.to_owned(),
             expected: idp.issuer.clone(),

@@ -186,13 +186,14 @@ async function deliverCallback(step) {
     process.stderr.write(`browser.mjs: warning: deny mode but callback carries error=${error}\n`);
   }
 
-  // Follow redirects the loopback server itself answers with, on its origin.
+  // Follow redirects the callback answers with: the loopback server's own, or a relay's
+  // (the fake workspace's U2M relay hands the code on to the client's loopback).
   let cur = step;
   let res;
   for (let i = 0; i < 5; i += 1) {
     res = await request(cur.url, { method: cur.form ? 'POST' : 'GET', form: cur.form });
     if (res.status >= 300 && res.status < 400 && res.location
-      && new URL(res.location).origin === cb.origin) {
+      && (new URL(res.location).origin === new URL(cur.url).origin || isCallback({ url: res.location }))) {
       cur = { url: res.location };
       continue;
     }
@@ -207,6 +208,13 @@ async function deliverCallback(step) {
   }
 }
 
+// The redirect that hands the authorization response to the client: `state` with `code` or
+// `error`, in the query or in a form_post body.
+function isCallback(step) {
+  const params = step.form ? new URLSearchParams(step.form) : new URL(step.url).searchParams;
+  return params.has('state') && (params.has('code') || params.has('error'));
+}
+
 async function run(startUrl) {
   let start;
   try {
@@ -214,12 +222,11 @@ async function run(startUrl) {
   } catch {
     fail(`not a URL: ${startUrl}`);
   }
-  let idpOrigin = start.origin;
   let step = { url: start.href };
   let denied = false;
 
   for (let n = 0; n < MAX_STEPS; n += 1) {
-    if (new URL(step.url).origin !== idpOrigin) {
+    if (isCallback(step)) {
       await deliverCallback(step);
       return;
     }
@@ -227,9 +234,6 @@ async function run(startUrl) {
 
     if (res.status >= 300 && res.status < 400) {
       if (!res.location) fail(`HTTP ${res.status} without Location at ${res.url}`);
-      // gw hands the browser a one-shot loopback link that redirects to the IdP: the IdP is
-      // where that first redirect goes.
-      if (n === 0) idpOrigin = new URL(res.location).origin;
       step = { url: res.location };
       continue;
     }

@@ -237,6 +237,11 @@ const GRANT_COUNTER = {
 const idpServer = http.createServer();
 const idpPort = await listen(idpServer);
 const ISSUER = `http://${HOST}:${idpPort}`;
+// The workspace listens before the IdP is configured: its U2M relay is a registered redirect.
+const wsServer = http.createServer();
+const wsPort = await listen(wsServer);
+const WORKSPACE = `http://${HOST}:${wsPort}`;
+const U2M_RELAY = `${WORKSPACE}/oidc/v1/relay`;
 
 const nativeClient = (clientId, redirectUris) => ({
   client_id: clientId,
@@ -254,7 +259,7 @@ const provider = new Provider(ISSUER, {
     // oidc-provider ignores the port when matching loopback (127.0.0.1, ::1,
     // localhost) http redirect URIs of native clients (RFC 8252 section 7.3).
     nativeClient(CLIENT_ID, ['http://127.0.0.1/callback', 'http://localhost/']),
-    nativeClient('databricks-cli', ['http://localhost:8020', 'http://localhost:8020/']),
+    nativeClient('databricks-cli', ['http://localhost:8020', 'http://localhost:8020/', U2M_RELAY]),
   ],
   jwks: { keys: [rsaJwk, ecJwk] },
   responseTypes: ['code'],
@@ -582,15 +587,46 @@ async function tokenExchange(req, res) {
   });
 }
 
-// Databricks' own OAuth (U2M, client `databricks-cli`): the workspace's token endpoint. The
-// fake forwards code and refresh grants to the IdP and accepts the access tokens it returns
-// as workspace tokens, so `gw` with `kind = "databricks"` runs its real flow end to end.
+// Databricks' own OAuth (U2M, client `databricks-cli`): the workspace is the authorization
+// server, with issuer `<workspace>/oidc` (RFC 8414: the issuer its metadata URL is formed
+// from). The fake relays to the test IdP: `/oidc/v1/authorize` sends the browser to the IdP
+// with the workspace's relay as redirect URI; the relay sends it on to the client's own
+// redirect URI with `code` and `state` only (no `iss`: the IdP's would not be the workspace's);
+// code and refresh grants posted to `/oidc/v1/token` are forwarded to the IdP with the relay
+// as redirect URI, and the access tokens it returns become workspace tokens.
+const u2mRedirects = new Map(); // state -> the client's redirect_uri
+
+function u2mAuthorize(url, res) {
+  const q = new URLSearchParams(url.search);
+  const state = q.get('state');
+  const redirect = q.get('redirect_uri');
+  if (!state || !redirect) return send(res, 400, { error: 'invalid_request', error_description: 'state and redirect_uri are required' });
+  u2mRedirects.set(state, redirect);
+  q.set('redirect_uri', U2M_RELAY);
+  return send(res, 302, '', { location: `${ISSUER}/auth?${q}` });
+}
+
+function u2mRelay(url, res) {
+  const q = new URLSearchParams(url.search);
+  const state = q.get('state');
+  const redirect = state && u2mRedirects.get(state);
+  if (!redirect) return send(res, 400, { error: 'invalid_request', error_description: 'unknown state' });
+  u2mRedirects.delete(state);
+  const out = new URL(redirect);
+  for (const k of ['code', 'state', 'error', 'error_description']) {
+    if (q.has(k)) out.searchParams.set(k, q.get(k));
+  }
+  return send(res, 302, '', { location: out.href });
+}
+
 async function u2mToken(raw, res) {
   wstats.u2m += 1;
+  const form = new URLSearchParams(raw);
+  if (form.has('redirect_uri')) form.set('redirect_uri', U2M_RELAY);
   const upstream = await fetch(`${ISSUER}/token`, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: raw,
+    body: form.toString(),
   });
   const body = await upstream.json().catch(() => ({ error: 'server_error' }));
   if (upstream.ok && typeof body.access_token === 'string') {
@@ -601,12 +637,11 @@ async function u2mToken(raw, res) {
   return send(res, upstream.status, body);
 }
 
-function u2mMetadata(req) {
+function u2mMetadata() {
   return {
-    // The authorization server is the IdP here, so the issuer (and RFC 9207 `iss`) is its.
-    issuer: ISSUER,
-    authorization_endpoint: `${ISSUER}/auth`,
-    token_endpoint: `http://${req.headers.host}/oidc/v1/token`,
+    issuer: `${WORKSPACE}/oidc`,
+    authorization_endpoint: `${WORKSPACE}/oidc/v1/authorize`,
+    token_endpoint: `${WORKSPACE}/oidc/v1/token`,
     code_challenge_methods_supported: ['S256'],
     response_types_supported: ['code'],
   };
@@ -664,8 +699,10 @@ async function workspaceHandler(req, res) {
     return tokenExchange(req, res);
   }
   if (path === '/oidc/.well-known/oauth-authorization-server' && method === 'GET') {
-    return send(res, 200, u2mMetadata(req));
+    return send(res, 200, u2mMetadata());
   }
+  if (path === '/oidc/v1/authorize' && method === 'GET') return u2mAuthorize(url, res);
+  if (path === '/oidc/v1/relay' && method === 'GET') return u2mRelay(url, res);
   if (path === '/.well-known/databricks-config' && method === 'GET') {
     return send(res, 200, {
       account_id: '00000000-0000-0000-0000-000000000000',
@@ -717,14 +754,13 @@ async function workspaceHandler(req, res) {
   return send(res, 404, { error_code: 'ENDPOINT_NOT_FOUND', message: `No API found for '${method} ${path}'` });
 }
 
-const wsServer = http.createServer((req, res) => {
+wsServer.on('request', (req, res) => {
   workspaceHandler(req, res).catch((err) => {
     log('workspace error:', err?.stack || err);
     if (!res.headersSent) send(res, 500, { error_code: 'INTERNAL_ERROR', message: String(err?.message || err) });
     else res.destroy();
   });
 });
-const wsPort = await listen(wsServer);
 
 // ------------------------------------------------------------ lifecycle --
 
@@ -749,5 +785,5 @@ if (process.env.IDP_IGNORE_STDIN !== '1') {
   process.stdin.resume();
 }
 
-const line = `${JSON.stringify({ issuer: ISSUER, workspace: `http://${HOST}:${wsPort}`, client_id: CLIENT_ID })}\n`;
+const line = `${JSON.stringify({ issuer: ISSUER, workspace: WORKSPACE, client_id: CLIENT_ID })}\n`;
 process.stdout.write(line);
