@@ -136,6 +136,11 @@ pub fn advise(endpoint: Endpoint, err: &TokenError, profile: &Profile) -> Advice
                 "enable \"Allow public client flows\" on the app registration `{client}` in Entra ID"
             ));
         }
+        Some("9002327") => {
+            return fail(format!(
+                "the app `{client}` registers its redirect URI as a single-page application: in Entra ID, add `http://localhost` under \"Mobile and desktop applications\" instead"
+            ));
+        }
         Some("700016") => {
             return fail(format!(
                 "the app `{client}` does not exist in this tenant: check `idp.client_id` and `idp.tenant_id`"

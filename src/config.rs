@@ -56,6 +56,7 @@ struct RawModels {
 struct RawIdp {
     kind: IdpKind,
     tenant_id: Option<String>,
+    authority: Option<String>,
     client_id: Option<String>,
     issuer: Option<String>,
     scopes: Option<Vec<String>>,
@@ -400,16 +401,11 @@ fn resolve_idp(raw: RawIdp, databricks_host: &str) -> Result<IdpSettings, KeyErr
                 "idp.tenant_id",
                 "is required for kind = \"azure\"".to_owned(),
             ))?;
-            if !is_guid(&tenant) {
-                return Err((
-                    "idp.tenant_id",
-                    format!(
-                        "must be the directory (tenant) ID, a GUID, not `{tenant}`: \
-                         Databricks federation needs one exact issuer"
-                    ),
-                ));
-            }
-            let issuer = format!("https://login.microsoftonline.com/{tenant}/v2.0");
+            let authority = match &raw.authority {
+                Some(a) => checked_authority(a).map_err(|e| ("idp.authority", e))?,
+                None => ENTRA_AUTHORITY.to_owned(),
+            };
+            let issuer = entra_issuer(&authority, &tenant).map_err(|e| ("idp.tenant_id", e))?;
             let discovery = format!("{issuer}/.well-known/openid-configuration");
             let client_id = raw
                 .client_id
@@ -424,6 +420,7 @@ fn resolve_idp(raw: RawIdp, databricks_host: &str) -> Result<IdpSettings, KeyErr
         }
         IdpKind::Oidc => {
             forbid(&raw.tenant_id, "idp.tenant_id", "oidc")?;
+            forbid(&raw.authority, "idp.authority", "oidc")?;
             let issuer = raw
                 .issuer
                 .ok_or(("idp.issuer", "is required for kind = \"oidc\"".to_owned()))?;
@@ -445,6 +442,7 @@ fn resolve_idp(raw: RawIdp, databricks_host: &str) -> Result<IdpSettings, KeyErr
         }
         IdpKind::Databricks => {
             forbid(&raw.tenant_id, "idp.tenant_id", "databricks")?;
+            forbid(&raw.authority, "idp.authority", "databricks")?;
             forbid(&raw.issuer, "idp.issuer", "databricks")?;
             let issuer = format!("{databricks_host}/oidc");
             let discovery = format!("{issuer}/.well-known/oauth-authorization-server");
@@ -575,26 +573,55 @@ fn check_model_name(name: &str) -> Result<(), String> {
     }
 }
 
-/// `https://` always; `http://` only for loopback hosts. Returns the URL as written.
+/// `https://` always; `http://` only for loopback hosts; no user info, query or fragment.
+/// Returns the URL as written.
 pub fn checked_url(s: &str) -> Result<String, String> {
-    let url = Url::parse(s).map_err(|e| format!("`{s}` is not a URL: {e}"))?;
+    let url = checked_endpoint(s)?;
+    if Url::parse(&url).is_ok_and(|u| u.query().is_some()) {
+        return Err(format!("`{s}` must not have a query or fragment"));
+    }
+    Ok(url)
+}
+
+/// A provider's endpoint: [`checked_url`]'s rules, but a query is allowed (Azure AD B2C's
+/// `?p=<policy>`, Entra's `jwks_uri?appid=`).
+pub fn checked_endpoint(s: &str) -> Result<String, String> {
+    // Messages show the URL with any user info masked: it may hold a password.
+    let shown = mask_userinfo(s);
+    let url = Url::parse(s).map_err(|e| format!("`{shown}` is not a URL: {e}"))?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(format!("`{shown}` must not carry a user name or password"));
+    }
     match url.scheme() {
         "https" => {}
         "http" if is_loopback_host(&url) => {}
         "http" => {
             return Err(format!(
-                "`{s}` must use https:// (http:// is only allowed for loopback hosts)"
+                "`{shown}` must use https:// (http:// is only allowed for loopback hosts)"
             ));
         }
-        other => return Err(format!("`{s}` has scheme `{other}`; use https://")),
+        other => return Err(format!("`{shown}` has scheme `{other}`; use https://")),
     }
     if url.host_str().is_none_or(str::is_empty) {
-        return Err(format!("`{s}` has no host"));
+        return Err(format!("`{shown}` has no host"));
     }
-    if url.query().is_some() || url.fragment().is_some() {
-        return Err(format!("`{s}` must not have a query or fragment"));
+    if url.fragment().is_some() {
+        return Err(format!("`{shown}` must not have a fragment"));
     }
     Ok(s.to_owned())
+}
+
+/// `scheme://user:pass@host/…` → `scheme://…@host/…` (textually, so even a URL that does not
+/// parse is shown without its password). Pure.
+fn mask_userinfo(s: &str) -> String {
+    let Some((scheme, rest)) = s.split_once("://") else {
+        return s.to_owned();
+    };
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..end].rfind('@') {
+        Some(at) => format!("{scheme}://…{}", &rest[at..]),
+        None => s.to_owned(),
+    }
 }
 
 /// Whether a URL's host is 127.0.0.0/8, ::1 or `localhost`.
@@ -605,6 +632,34 @@ pub fn is_loopback_host(url: &Url) -> bool {
         Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
         None => false,
     }
+}
+
+/// Entra ID's public cloud.
+pub const ENTRA_AUTHORITY: &str = "https://login.microsoftonline.com";
+
+/// The one issuer of an Entra tenant at `authority` (the public cloud, or a sovereign one:
+/// `https://login.microsoftonline.us`, `https://login.chinacloudapi.cn`):
+/// `<authority>/<tenant>/v2.0`. The tenant must be its GUID: Databricks federation needs one
+/// exact issuer, which a domain name or `common` would not give.
+pub fn entra_issuer(authority: &str, tenant: &str) -> Result<String, String> {
+    if !is_guid(tenant) {
+        return Err(format!(
+            "must be the directory (tenant) ID, a GUID, not `{tenant}`: Databricks federation needs one exact issuer"
+        ));
+    }
+    Ok(format!("{}/{tenant}/v2.0", authority.trim_end_matches('/')))
+}
+
+/// An Entra authority: an https URL of a host alone (no path, query or fragment).
+fn checked_authority(a: &str) -> Result<String, String> {
+    checked_url(a)?;
+    let url = Url::parse(a).map_err(|e| e.to_string())?;
+    if url.path() != "/" && !url.path().is_empty() {
+        return Err(format!(
+            "`{a}` must be the Entra host alone (e.g. `https://login.microsoftonline.us`), without a path"
+        ));
+    }
+    Ok(a.trim_end_matches('/').to_owned())
 }
 
 fn is_guid(s: &str) -> bool {

@@ -66,13 +66,16 @@ pub struct Report {
 ///
 /// The line is the whole chain joined by `: ` (outermost first); the code and hint come from
 /// the first [`UserError`] in the chain, else exit 1 with a generic hint.
+///
+/// Both are made safe for the terminal ([`crate::sanitize`]): an error can quote what a
+/// server or a file said.
 pub fn report(err: &anyhow::Error) -> Report {
     let user = err.chain().find_map(|e| e.downcast_ref::<UserError>());
-    let line = format!("{err:#}").replace('\n', " ");
+    let line = crate::sanitize::shown(&format!("{err:#}").replace('\n', " "));
     match user {
         Some(u) => Report {
             line,
-            hint: u.hint.clone(),
+            hint: u.hint.as_deref().map(crate::sanitize::shown),
             code: u.code,
         },
         None => Report {
@@ -103,6 +106,22 @@ mod tests {
             r.line,
             "cannot get a token for profile `work`: no cached token"
         );
+    }
+
+    #[test]
+    fn what_a_server_said_cannot_drive_the_terminal() {
+        let err = anyhow::Error::new(UserError::failure(
+            "refused: \u{1b}]52;c;cm0gLXJmIH4=\u{7}\rFAKE OK",
+            "hint \u{1b}[2J",
+        ));
+        let r = report(&err);
+        assert!(
+            !r.line.contains('\u{1b}') && !r.line.contains('\r'),
+            "{}",
+            r.line
+        );
+        assert!(r.line.contains("\\u{1b}]52"), "shown, escaped: {}", r.line);
+        assert!(!r.hint.unwrap().contains('\u{1b}'));
     }
 
     #[test]

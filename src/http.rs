@@ -57,7 +57,11 @@ impl Response {
     pub fn describe(&self) -> String {
         let kind = self.content_type.as_deref().unwrap_or("no content type");
         let kind = kind.split(';').next().unwrap_or(kind).trim();
-        format!("HTTP {} with a non-JSON body ({kind})", self.status)
+        format!(
+            "HTTP {} with a non-JSON body ({})",
+            self.status,
+            crate::sanitize::one_line(kind, 80)
+        )
     }
 }
 

@@ -37,6 +37,8 @@ impl Paths {
                 None => default_config_path(&base),
             },
         };
+        // Absolute, so children that run elsewhere (and `GW_CONFIG` passed down) find it.
+        let config = std::path::absolute(&config).unwrap_or(config);
         let state_root = base
             .state_dir()
             .unwrap_or_else(|| base.data_local_dir())

@@ -530,7 +530,8 @@ fn server_now<T>(answer: &Answer<T>) -> u64 {
 
 fn identity_of(c: &id_token::Claims) -> Identity {
     Identity {
-        name: c.display_name(),
+        // Shown on terminals (`gw login`, `gw status`): escaped once, here.
+        name: crate::sanitize::one_line(&c.display_name(), 200),
         iss: c.iss.clone(),
         sub: c.sub.clone(),
         aud: c.aud.clone(),
@@ -582,7 +583,7 @@ fn identity_of_databricks_token(t: &DatabricksToken, issuer: &str) -> Identity {
         .and_then(|v| v.get("sub").and_then(|s| s.as_str()).map(str::to_owned))
         .unwrap_or_else(|| "unknown".into());
     Identity {
-        name: sub.clone(),
+        name: crate::sanitize::one_line(&sub, 200),
         iss: issuer.to_owned(),
         sub,
         aud: vec![],

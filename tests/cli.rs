@@ -199,3 +199,14 @@ fn config_path_can_name_the_state_and_cache_dirs_for_scripts() {
         sb.path("home/.cache/gw").display().to_string()
     );
 }
+
+#[test]
+fn a_relative_config_reaches_children_as_an_absolute_path() {
+    let sb = Sandbox::new(VALID);
+    let out = sb.gw(&["--config", "config.toml", "config", "path"]).ok();
+    assert_eq!(
+        out.stdout.trim(),
+        sb.path("config.toml").display().to_string(),
+        "resolved against the working directory"
+    );
+}

@@ -56,6 +56,11 @@ fn every_catalogued_error_reads_as_its_golden_line_hint_and_exit_code() {
             "one line each: {a:?}"
         );
         assert!(
+            !a.message.chars().any(char::is_control),
+            "what a server said cannot drive the terminal: {:?}",
+            a.message
+        );
+        assert!(
             !a.message.contains("Trace ID"),
             "Entra's trace lines are dropped: {}",
             a.message

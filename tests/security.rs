@@ -555,3 +555,30 @@ fn a_neighbour_who_opens_the_link_first_stops_the_sign_in_instead_of_completing_
         serde_json::from_str(&sb.gw(&["status", "--json"]).ok().stdout).unwrap();
     assert!(status["identity"].is_null(), "nobody signed in: {status}");
 }
+
+#[test]
+fn a_record_with_absurd_times_never_makes_a_command_panic() {
+    let servers = Servers::start(&[]);
+    let sb = Sandbox::new(&servers.config("", ""));
+    sb.gw(&["login"]).ok();
+    let mut rec = sb.record();
+    rec["databricks"]["expires_at"] = u64::MAX.into();
+    rec["databricks"]["lifetime"] = u64::MAX.into();
+    std::fs::write(sb.record_path(), serde_json::to_vec(&rec).unwrap()).unwrap();
+    for args in [
+        &["status"][..],
+        &["status", "--json"],
+        &["token", "--json"],
+        &["token", "--for", "claude"],
+        &["doctor", "--offline"],
+        &["exec", "--", "true"],
+    ] {
+        let out = sb.gw(args);
+        assert!(
+            !out.stderr.contains("internal error"),
+            "{args:?} panicked: {}",
+            out.stderr
+        );
+        assert!(out.code == 0 || out.code == 1, "{args:?}: {}", out.stderr);
+    }
+}

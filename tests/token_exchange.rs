@@ -178,3 +178,34 @@ async fn redirects_are_not_followed() {
     );
     target.assert_calls_async(0).await;
 }
+
+#[tokio::test]
+async fn an_empty_access_token_or_a_huge_lifetime_is_refused_or_capped() {
+    let server = MockServer::start_async().await;
+    let empty = server
+        .mock_async(|when, then| {
+            when.method(POST).path("/oidc/v1/token");
+            then.status(200)
+                .json_body(json!({"access_token":"","token_type":"Bearer","expires_in":3600}));
+        })
+        .await;
+    let err = exchange(&http(), &server.base_url(), &Secret::new("t"), None, 0)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("empty access_token"), "{err}");
+    empty.delete_async().await;
+    server
+        .mock_async(|when, then| {
+            when.method(POST).path("/oidc/v1/token");
+            then.status(200).json_body(
+                json!({"access_token":"dbx","token_type":"Bearer","expires_in":1.0e300}),
+            );
+        })
+        .await;
+    let t = exchange(&http(), &server.base_url(), &Secret::new("t"), None, 1_000)
+        .await
+        .unwrap()
+        .body;
+    assert_eq!(t.lifetime, gw::exchange::MAX_LIFETIME, "a day at most");
+    assert_eq!(t.expires_at, 1_000 + gw::exchange::MAX_LIFETIME);
+}

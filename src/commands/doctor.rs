@@ -89,7 +89,11 @@ pub fn run(
                 Status::Warn => "warn",
                 Status::Fail => "FAIL",
             };
-            out.push_str(&format!("{s}  {:<10} {}\n", c.name, c.detail));
+            out.push_str(&format!(
+                "{s}  {:<10} {}\n",
+                c.name,
+                crate::sanitize::shown(&c.detail)
+            ));
         }
         super::emit(&out)?;
     }

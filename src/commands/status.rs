@@ -57,7 +57,7 @@ pub fn run(ctx: &Context<'_>, store_detail: &str, as_json: bool) -> anyhow::Resu
     } else {
         out.push_str(&format!(
             "identity:  {}\n",
-            identity.as_deref().unwrap_or("unknown")
+            crate::sanitize::shown(identity.as_deref().unwrap_or("unknown"))
         ));
         if let Some(e) = expires_at {
             let when = if e > now {

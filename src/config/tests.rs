@@ -313,3 +313,48 @@ fn model_names_are_serving_endpoint_names() {
         Some("databricks-gemini-2.5-pro_v1")
     );
 }
+
+#[test]
+fn an_entra_sovereign_cloud_is_an_authority_away() {
+    let text = |authority: &str| {
+        format!(
+            "[profiles.g]\ndatabricks_host = \"https://adb-1.2.azuredatabricks.us\"\n[profiles.g.idp]\nkind = \"azure\"\ntenant_id = \"72f988bf-86f1-41af-91ab-2d7cd011db47\"\nclient_id = \"c\"\n{authority}"
+        )
+    };
+    let gov = parse(&text("authority = \"https://login.microsoftonline.us\"\n")).unwrap();
+    let idp = &gov.profile(None).unwrap().idp;
+    assert_eq!(
+        idp.issuer,
+        "https://login.microsoftonline.us/72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0"
+    );
+    assert_eq!(
+        idp.discovery_url,
+        "https://login.microsoftonline.us/72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0/.well-known/openid-configuration"
+    );
+    for bad in [
+        "authority = \"http://login.microsoftonline.us\"\n",
+        "authority = \"https://login.microsoftonline.us/tenant\"\n",
+        "authority = \"https://u:p@login.microsoftonline.us\"\n",
+    ] {
+        let err = parse(&text(bad)).unwrap_err();
+        assert_eq!(err.code, 2, "{bad}");
+        assert!(err.message.contains("idp.authority"), "{}", err.message);
+        assert!(
+            !err.message.contains(":p@"),
+            "never echoes a password: {}",
+            err.message
+        );
+    }
+}
+
+#[test]
+fn a_url_with_user_info_is_refused_without_echoing_it() {
+    let err = parse(&OIDC.replace(
+        "https://adb-1.2.azuredatabricks.net",
+        "https://me:hunter2@adb-1.2.azuredatabricks.net",
+    ))
+    .unwrap_err();
+    assert_eq!(err.code, 2);
+    assert!(err.message.contains("databricks_host"), "{}", err.message);
+    assert!(!err.message.contains("hunter2"), "{}", err.message);
+}

@@ -21,7 +21,11 @@ pub struct SystemBrowser;
 
 impl OpenUrl for SystemBrowser {
     fn open(&self, url: &str) -> std::io::Result<()> {
-        let (program, args) = opener_command(std::env::var(env_vars::BROWSER).ok(), url);
+        let (program, args) = opener_command(
+            std::env::var(env_vars::BROWSER).ok(),
+            url,
+            std::env::consts::OS,
+        );
         let mut cmd = Command::new(&program);
         cmd.args(&args).stdin(Stdio::null());
         // The opener's output must not reach our stdout.
@@ -62,12 +66,21 @@ fn stderr_handle() -> Stdio {
     }
 }
 
-/// The command that opens `url`. `BROWSER` may hold several `:`-separated commands (the first
-/// is used) and a `%s` placeholder; otherwise the URL is appended as one argument.
-pub fn opener_command(browser: Option<String>, url: &str) -> (String, Vec<String>) {
+/// The command that opens `url` on `os`. `BROWSER` may hold several commands, separated as
+/// that platform separates paths (`:`, or `;` on Windows, where `C:\…` holds a colon), of
+/// which the first is used, and a `%s` placeholder; otherwise the URL is appended as one
+/// argument. Pure.
+pub fn opener_command(browser: Option<String>, url: &str, os: &str) -> (String, Vec<String>) {
     if let Some(b) = browser.filter(|b| !b.trim().is_empty()) {
-        let first = b.split(':').next().unwrap_or(&b).trim().to_owned();
-        let mut words = first.split_whitespace().map(str::to_owned);
+        let separator = if os == "windows" { ';' } else { ':' };
+        let first = b.split(separator).next().unwrap_or(&b).trim().to_owned();
+        let whole_path = os == "windows" && first.to_ascii_lowercase().ends_with(".exe");
+        let mut words = if whole_path {
+            vec![first.clone()]
+        } else {
+            words(&first)
+        }
+        .into_iter();
         let program = words.next().unwrap_or_default();
         let mut args: Vec<String> = words.collect();
         if args.iter().any(|a| a.contains("%s")) {
@@ -77,9 +90,9 @@ pub fn opener_command(browser: Option<String>, url: &str) -> (String, Vec<String
         }
         return (program, args);
     }
-    if cfg!(target_os = "macos") {
+    if os == "macos" {
         ("open".into(), vec![url.into()])
-    } else if cfg!(windows) {
+    } else if os == "windows" {
         (
             "rundll32".into(),
             vec!["url.dll,FileProtocolHandler".into(), url.into()],
@@ -89,21 +102,76 @@ pub fn opener_command(browser: Option<String>, url: &str) -> (String, Vec<String
     }
 }
 
+/// Split on whitespace, keeping `"…"` together (a Windows path with spaces). Pure.
+fn words(s: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    let mut any = false;
+    for c in s.chars() {
+        match c {
+            '"' => {
+                quoted = !quoted;
+                any = true;
+            }
+            c if c.is_whitespace() && !quoted => {
+                if any {
+                    out.push(std::mem::take(&mut cur));
+                    any = false;
+                }
+            }
+            c => {
+                cur.push(c);
+                any = true;
+            }
+        }
+    }
+    if any {
+        out.push(cur);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn browser_env_wins_and_takes_the_url_as_one_argument() {
-        let (p, a) = opener_command(Some("/opt/browser.sh".into()), "http://x/?a=1&b=2");
+        let (p, a) = opener_command(Some("/opt/browser.sh".into()), "http://x/?a=1&b=2", "linux");
         assert_eq!(p, "/opt/browser.sh");
         assert_eq!(a, ["http://x/?a=1&b=2"]);
-        let (p, a) = opener_command(Some("firefox --new-tab %s:chromium".into()), "u");
+        let (p, a) = opener_command(Some("firefox --new-tab %s:chromium".into()), "u", "linux");
         assert_eq!(
             (p.as_str(), a),
             ("firefox", vec!["--new-tab".to_owned(), "u".to_owned()])
         );
-        let (p, _) = opener_command(Some("  ".into()), "u");
+        let (p, _) = opener_command(Some("  ".into()), "u", "linux");
         assert_ne!(p, "");
+        let (p, a) = opener_command(
+            Some(r"C:\Program Files\Firefox\firefox.exe;chrome".into()),
+            "u",
+            "windows",
+        );
+        assert_eq!(
+            p, r"C:\Program Files\Firefox\firefox.exe",
+            "a colon is no separator there"
+        );
+        assert_eq!(a, ["u"]);
+        let (p, a) = opener_command(
+            Some(r#""C:\Program Files\Mozilla\firefox" -new-tab %s"#.into()),
+            "u",
+            "windows",
+        );
+        assert_eq!(
+            (p.as_str(), a),
+            (
+                r"C:\Program Files\Mozilla\firefox",
+                vec!["-new-tab".to_owned(), "u".to_owned()]
+            )
+        );
+        assert_eq!(opener_command(None, "u", "macos").0, "open");
+        assert_eq!(opener_command(None, "u", "windows").0, "rundll32");
+        assert_eq!(opener_command(None, "u", "linux").0, "xdg-open");
     }
 }

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::config::{IdpKind, IdpSettings, checked_url};
+use crate::config::{IdpKind, IdpSettings, checked_endpoint};
 use crate::http::Http;
 use crate::idp::id_token::KeySet;
 use crate::paths::write_private;
@@ -206,7 +206,7 @@ fn parse_metadata(
     .into_iter()
     .flatten()
     {
-        checked_url(endpoint).map_err(invalid)?;
+        checked_endpoint(endpoint).map_err(invalid)?;
     }
     if idp.kind != IdpKind::Databricks && meta.jwks_uri.is_none() {
         return Err(invalid("it has no `jwks_uri`".into()));

@@ -24,13 +24,16 @@ pub struct KeySet {
 }
 
 impl KeySet {
-    /// Parse a JWKS document, skipping keys that do not parse (unknown `kty`, bad fields).
+    /// Parse a JWKS document, skipping keys that do not parse (unknown `kty`, bad fields) and
+    /// keys not meant for verifying signatures (`use` other than `sig`, `key_ops` without
+    /// `verify`; RFC 7517 §4.2–4.3).
     pub fn from_json(doc: &serde_json::Value) -> KeySet {
         let keys = doc
             .get("keys")
             .and_then(|k| k.as_array())
             .map(|arr| {
                 arr.iter()
+                    .filter(|k| for_signatures(k))
                     .filter_map(|k| serde_json::from_value::<Jwk>(k.clone()).ok())
                     .filter(|k| DecodingKey::from_jwk(k).is_ok())
                     .collect()
@@ -46,6 +49,17 @@ impl KeySet {
     pub fn is_empty(&self) -> bool {
         self.keys.is_empty()
     }
+}
+
+/// Whether a JWK may verify signatures: `use` absent or `sig`, `key_ops` absent or holding
+/// `verify`. Pure.
+pub fn for_signatures(jwk: &serde_json::Value) -> bool {
+    let use_ok = jwk.get("use").is_none_or(|u| u == "sig");
+    let ops_ok = jwk.get("key_ops").is_none_or(|ops| {
+        ops.as_array()
+            .is_some_and(|a| a.iter().any(|o| o == "verify"))
+    });
+    use_ok && ops_ok
 }
 
 /// What the token must match.
@@ -360,6 +374,26 @@ mod tests {
                 Err(IdTokenError::UnknownKey(_))
             ),
             "an RSA key never verifies ES256"
+        );
+    }
+
+    #[test]
+    fn only_keys_meant_for_signatures_are_used() {
+        let k = |extra: serde_json::Value| {
+            let mut j = serde_json::json!({"kty": "RSA"});
+            j.as_object_mut()
+                .unwrap()
+                .extend(extra.as_object().unwrap().clone());
+            for_signatures(&j)
+        };
+        assert!(k(serde_json::json!({})));
+        assert!(k(serde_json::json!({"use": "sig"})));
+        assert!(!k(serde_json::json!({"use": "enc"})));
+        assert!(k(serde_json::json!({"key_ops": ["verify"]})));
+        assert!(!k(serde_json::json!({"key_ops": ["encrypt"]})));
+        assert!(
+            !k(serde_json::json!({"key_ops": "verify"})),
+            "must be an array"
         );
     }
 

@@ -423,7 +423,7 @@ pub fn judge(head: &str, expect: &Expect<'_>) -> Verdict {
         Some(iss) if iss != issuer => {
             return Verdict::Done(Err(CallbackError::IssuerMismatch {
                 expected: issuer.to_owned(),
-                got: iss.clone(),
+                got: crate::sanitize::one_line(iss, 200),
             }));
         }
         None if iss_required => return Verdict::Done(Err(CallbackError::IssuerMissing)),
@@ -432,9 +432,9 @@ pub fn judge(head: &str, expect: &Expect<'_>) -> Verdict {
     if let Some(error) = params.get("error") {
         let description = params
             .get("error_description")
-            .map(|d| d.lines().next().unwrap_or("").chars().take(300).collect());
+            .map(|d| crate::sanitize::one_line(d, 300));
         return Verdict::Done(Err(CallbackError::Denied {
-            error: error.chars().take(100).collect(),
+            error: crate::sanitize::one_line(error, 100),
             description,
         }));
     }

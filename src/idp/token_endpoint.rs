@@ -111,7 +111,8 @@ pub fn interpret<T: for<'de> Deserialize<'de>>(
     resp: &crate::http::Response,
     secrets: &[&str],
 ) -> Result<T, TokenError> {
-    if resp.is_success() {
+    // A 200 that carries an RFC 6749 error body is a refusal, not a success.
+    if resp.is_success() && !error_in_success(&resp.body) {
         return serde_json::from_slice::<T>(&resp.body).map_err(|e| {
             let detail = if resp.is_json() {
                 format!("HTTP {} with an unexpected JSON body: {e}", resp.status)
@@ -146,6 +147,14 @@ pub fn interpret<T: for<'de> Deserialize<'de>>(
     }
 }
 
+/// Whether a success body is really an error (`{"error": "..."}`, some IdPs answer 200).
+fn error_in_success(body: &[u8]) -> bool {
+    serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| v.get("error").map(serde_json::Value::is_string))
+        .unwrap_or(false)
+}
+
 /// Form fields whose values are secrets.
 const SECRET_FIELDS: &[&str] = &[
     "code",
@@ -156,13 +165,10 @@ const SECRET_FIELDS: &[&str] = &[
     "client_secret",
 ];
 
+/// A server's text as gw shows it: one line, at most 300 characters, control characters
+/// escaped.
 fn first_line(s: &str) -> String {
-    let line = s.lines().next().unwrap_or("").trim();
-    if line.chars().count() > 300 {
-        format!("{}…", line.chars().take(300).collect::<String>())
-    } else {
-        line.to_owned()
-    }
+    crate::sanitize::one_line(s, 300)
 }
 
 fn redact(text: &str, secrets: &[&str]) -> String {
@@ -207,6 +213,21 @@ mod tests {
             d, "Refresh token [redacted] is revoked",
             "redacted before it is cut"
         );
+    }
+
+    #[test]
+    fn a_200_carrying_an_error_is_a_refusal() {
+        let resp = crate::http::Response::new(
+            200,
+            Some("application/json"),
+            r#"{"error":"invalid_grant","error_description":"expired"}"#,
+        );
+        match interpret::<TokenResponse>("u", &resp, &[]) {
+            Err(TokenError::Rejected { error, status, .. }) => {
+                assert_eq!((error.as_str(), status), ("invalid_grant", 200));
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

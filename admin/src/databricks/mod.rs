@@ -150,6 +150,11 @@ pub enum ApiError {
         url: String,
         detail: String,
     },
+    /// A name or id that would make the path reach another API (`.` or `..`); nothing is sent.
+    #[error(
+        "`{path}` has a `.` or `..` segment (from a name or id), which would reach another API"
+    )]
+    BadPath { path: String },
 }
 
 fn code_suffix(code: &Option<String>) -> String {
@@ -196,6 +201,10 @@ impl ApiError {
             }
             ApiError::Unexpected { .. } => {
                 return "this does not look like a Databricks API: check `--host`/`--account-host`"
+                    .into();
+            }
+            ApiError::BadPath { .. } => {
+                return "names and ids cannot be `.` or `..`: check the name or id you passed (or the one Databricks returned)"
                     .into();
             }
         };
@@ -324,6 +333,11 @@ impl DatabricksClient {
         body: Option<&Value>,
         what: &str,
     ) -> Result<Reply<T>, ApiError> {
+        if has_dot_segment(path) {
+            return Err(ApiError::BadPath {
+                path: path.to_owned(),
+            });
+        }
         let url = self.url(path, query);
         let Some(token) = &self.token else {
             self.print_request(method, &url, body);
@@ -492,6 +506,15 @@ pub fn seg(s: &str) -> String {
     out
 }
 
+/// Whether a path has a segment that is `.` or `..`, percent-encoded or not (URL parsers
+/// normalise `%2e%2e` like `..`). Pure.
+pub fn has_dot_segment(path: &str) -> bool {
+    path.split('/').any(|seg| {
+        let s = seg.to_ascii_lowercase().replace("%2e", ".");
+        s == "." || s == ".."
+    })
+}
+
 /// A typed body as JSON.
 pub fn to_json<T: serde::Serialize>(body: &T) -> Value {
     serde_json::to_value(body).unwrap_or(Value::Null)
@@ -553,6 +576,26 @@ mod tests {
     fn path_segments_are_encoded() {
         assert_eq!(seg("claude-code_1.x"), "claude-code_1.x");
         assert_eq!(seg("a/b c"), "a%2Fb%20c");
+    }
+
+    #[test]
+    fn a_dot_segment_never_leaves_the_api_it_was_meant_for() {
+        for id in ["..", "."] {
+            let path = format!("/api/2.0/serving-endpoints/{}/ai-gateway", seg(id));
+            assert!(has_dot_segment(&path), "{id}: {path}");
+        }
+        assert!(has_dot_segment("/api/2.0/serving-endpoints/%2e%2E/x"));
+        assert!(
+            !has_dot_segment(&format!("/x/{}", seg("%2e%2e"))),
+            "an id that spells an escape is encoded, not decoded"
+        );
+        assert!(!has_dot_segment(
+            "/api/2.0/serving-endpoints/a..b/ai-gateway"
+        ));
+        assert!(
+            !has_dot_segment(&format!("/x/{}", seg("a/.."))),
+            "encoded as one segment"
+        );
     }
 
     #[test]
