@@ -56,6 +56,26 @@ fn config_mutants() {
 }
 
 #[test]
+fn endpoint_request_corpus() {
+    replay("endpoint_request");
+}
+
+#[test]
+fn endpoint_request_mutants() {
+    mutate("endpoint_request", 0x5eed_0000_0000_0004);
+}
+
+#[test]
+fn state_file_corpus() {
+    replay("state_file");
+}
+
+#[test]
+fn state_file_mutants() {
+    mutate("state_file", 0x5eed_0000_0000_0005);
+}
+
+#[test]
 fn every_target_has_a_corpus() {
     for (name, _) in bodies::TARGETS {
         let seeds = read_dir(&corpus_dir(name));

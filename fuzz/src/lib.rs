@@ -22,6 +22,8 @@ pub const TARGETS: &[(&str, Body)] = &[
     ("callback", check_callback),
     ("token_response", check_token_response),
     ("config", check_config),
+    ("endpoint_request", check_endpoint_request),
+    ("state_file", check_state_file),
 ];
 
 // ---------------------------------------------------------------------------------------
@@ -298,4 +300,135 @@ fn check_profile(p: &Profile) {
         );
     }
     let _ = (redirect.host(), redirect.path());
+}
+
+// ---------------------------------------------------------------------------------------
+// endpoint_request: `gw::endpoint::route::judge` on an arbitrary request head to gw's local
+// endpoint.
+
+/// The session key the endpoint expects.
+pub const ENDPOINT_KEY: &str = "k3y-abcdefghijklmnopqrstuvwxyz012345";
+/// Its port.
+pub const ENDPOINT_PORT: u16 = 4242;
+/// The workspace it serves.
+pub const ENDPOINT_HOST: &str = "https://adb-1.azuredatabricks.net";
+
+/// Input: a request head (`METHOD TARGET HTTP/1.1`, then `Name: value` lines). Invariants:
+/// nothing but model traffic with the key and the loopback `Host` is forwarded, the forwarded
+/// path never carries the key or a segment that could be normalised elsewhere, refusals are
+/// 4xx, and the metadata service answers only its own version header.
+pub fn check_endpoint_request(data: &[u8]) {
+    use gw::endpoint::route::{Expect, Heads, Route, judge};
+    let head = String::from_utf8_lossy(data);
+    let mut lines = head.split("\r\n");
+    let request = lines.next().unwrap_or("");
+    let mut parts = request.split(' ');
+    let (method, target) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+    let headers: Vec<(String, &str)> = lines
+        .take_while(|l| !l.is_empty())
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim()))
+        .collect();
+    let get = |name: &str| headers.iter().find(|(k, _)| k == name).map(|(_, v)| *v);
+    let heads = Heads {
+        host: get("host"),
+        authorization: get("authorization"),
+        x_api_key: get("x-api-key"),
+        x_goog_api_key: get("x-goog-api-key"),
+        metadata_version: get("x-databricks-metadata-version"),
+        databricks_host: get("x-databricks-host"),
+    };
+    let expect = Expect {
+        port: ENDPOINT_PORT,
+        key: ENDPOINT_KEY,
+        host: ENDPOINT_HOST,
+    };
+    let verdict = judge(method, target, &heads, &expect);
+    let host_ok = heads.host.is_some_and(|h| {
+        let h = h.to_ascii_lowercase();
+        h == format!("127.0.0.1:{ENDPOINT_PORT}") || h == format!("localhost:{ENDPOINT_PORT}")
+    });
+    let keyed = target.contains(ENDPOINT_KEY)
+        || [heads.authorization, heads.x_api_key, heads.x_goog_api_key]
+            .into_iter()
+            .flatten()
+            .any(|v| v.contains(ENDPOINT_KEY));
+    match &verdict {
+        Route::Model { path_and_query } => {
+            assert!(host_ok, "forwarded without the loopback Host: {verdict:?}");
+            assert!(keyed, "forwarded without the key: {verdict:?}");
+            let path = path_and_query.split('?').next().unwrap_or("");
+            assert!(
+                path.starts_with("/ai-gateway/") || path.starts_with("/serving-endpoints/"),
+                "not model traffic: {path}"
+            );
+            assert!(
+                !path_and_query.contains(ENDPOINT_KEY),
+                "the key went upstream"
+            );
+            assert!(
+                !path.contains(['%', '\\']),
+                "an escape went upstream: {path}"
+            );
+            assert!(
+                path.split('/')
+                    .skip(1)
+                    .all(|s| !s.is_empty() && s != "." && s != ".."),
+                "a segment that normalises elsewhere: {path}"
+            );
+        }
+        Route::Metadata => {
+            assert!(
+                host_ok && keyed,
+                "metadata without key or Host: {verdict:?}"
+            );
+            assert_eq!(method, "GET");
+            assert_eq!(heads.metadata_version, Some("1"));
+        }
+        Route::Reject { status, .. } => {
+            assert!((400..500).contains(status), "refused with {status}");
+        }
+    }
+    assert_eq!(
+        judge(method, target, &heads, &expect),
+        verdict,
+        "judge is not deterministic"
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// state_file: `gw::paths::read_trusted` and `gw::token_store::parse_record` on arbitrary bytes
+// written where gw keeps a token record.
+
+/// Input: a token record's bytes. Invariants: reading and parsing never panic; what parses
+/// round-trips; an oversized file is refused, never read whole.
+pub fn check_state_file(data: &[u8]) {
+    use std::io::Write;
+    const MAX: u64 = 16 * 1024;
+    let mut file = tempfile::Builder::new()
+        .prefix("gw-fuzz-state-")
+        .tempfile()
+        .expect("a temp file");
+    file.write_all(data).expect("write the input");
+    file.flush().expect("flush");
+    match gw::paths::read_trusted(file.path(), MAX, gw::paths::Owners::Me) {
+        Ok(Some(bytes)) => {
+            assert!(bytes.len() as u64 <= MAX, "read past the cap");
+            assert_eq!(bytes, data, "read something else than was written");
+            if let Ok(rec) = gw::token_store::parse_record(&bytes) {
+                let again = serde_json::to_vec(&rec).expect("a record serialises");
+                let back = gw::token_store::parse_record(&again).expect("and parses back");
+                assert_eq!(
+                    serde_json::to_value(&back).unwrap(),
+                    serde_json::to_value(&rec).unwrap(),
+                    "a record does not round-trip"
+                );
+            }
+        }
+        Ok(None) => panic!("an existing file read as missing"),
+        Err(why) => assert!(
+            data.len() as u64 > MAX,
+            "a small regular file of ours was refused: {why}"
+        ),
+    }
 }

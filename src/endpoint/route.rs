@@ -97,7 +97,7 @@ pub fn judge(method: &str, target: &str, heads: &Heads<'_>, expect: &Expect<'_>)
     if !is_model_path(rest) {
         return reject(404, "only model traffic is forwarded here");
     }
-    let query = strip_key_param(query);
+    let query = strip_key_param(query, expect.key);
     Route::Model {
         path_and_query: if query.is_empty() {
             rest.to_owned()
@@ -147,11 +147,12 @@ fn is_model_path(path: &str) -> bool {
     }
 }
 
-/// The query without a `key=` parameter (some clients put their API key there).
-fn strip_key_param(query: &str) -> String {
+/// The query without a `key=` parameter (some clients put their API key there) or any other
+/// that carries the session key: the key never leaves this machine.
+fn strip_key_param(query: &str, key: &str) -> String {
     query
         .split('&')
-        .filter(|p| !p.is_empty() && p.split('=').next() != Some("key"))
+        .filter(|p| !p.is_empty() && p.split('=').next() != Some("key") && !p.contains(key))
         .collect::<Vec<_>>()
         .join("&")
 }
