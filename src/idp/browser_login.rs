@@ -112,3 +112,39 @@ pub fn authorization_url(
     }
     url.into()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_authorization_endpoint_with_a_query_keeps_it() {
+        let idp = crate::config::Config::parse(
+            "[profiles.p]\ndatabricks_host = \"https://h\"\n[profiles.p.idp]\nkind = \"oidc\"\nissuer = \"https://idp\"\nclient_id = \"c\"\n",
+            std::path::Path::new("c.toml"),
+        )
+        .unwrap()
+        .profiles["p"]
+        .idp
+        .clone();
+        let meta = ProviderMetadata {
+            issuer: "https://idp".into(),
+            authorization_endpoint: "https://idp/authorize?p=B2C_1_signin".into(),
+            token_endpoint: "https://idp/token?p=B2C_1_signin".into(),
+            jwks_uri: None,
+            device_authorization_endpoint: None,
+            authorization_response_iss_parameter_supported: false,
+        };
+        let url = authorization_url(
+            &meta,
+            &idp,
+            "http://127.0.0.1:5/callback",
+            &AuthRequestSecrets::generate(),
+            true,
+        );
+        let parsed = Url::parse(&url).unwrap();
+        let q: Vec<(String, String)> = parsed.query_pairs().into_owned().collect();
+        assert_eq!(q[0], ("p".into(), "B2C_1_signin".into()), "{url}");
+        assert!(q.iter().any(|(k, _)| k == "code_challenge"), "{url}");
+    }
+}

@@ -307,5 +307,21 @@ mod tests {
         assert!(
             parse_metadata(&doc("https://idp", "http://evil.example/token"), &idp, "u").is_err()
         );
+        // Azure AD B2C's policy and Entra's `appid` ride in queries: accepted, and kept.
+        let b2c = parse_metadata(
+            &doc("https://idp", "https://idp/oauth2/v2.0/token?p=B2C_1_signin"),
+            &idp,
+            "u",
+        )
+        .unwrap();
+        assert_eq!(b2c.token_endpoint, "https://idp/oauth2/v2.0/token?p=B2C_1_signin");
+        assert!(
+            parse_metadata(&doc("https://idp", "https://idp/token#frag"), &idp, "u").is_err(),
+            "a fragment is still refused"
+        );
+        assert!(
+            parse_metadata(&doc("https://idp", "https://u:p@idp/token"), &idp, "u").is_err(),
+            "so is user info"
+        );
     }
 }
