@@ -12,7 +12,7 @@ fn claude_bin() -> PathBuf {
     let bin = support::repo().join("tests/agents/node_modules/.bin/claude");
     assert!(
         bin.exists(),
-        "Claude Code is not installed for the tests: run `npm ci` in tests/agents (or `.ci/run`)"
+        "Claude Code is not installed for the tests: run `npm install` in tests/agents (or `.ci/run`)"
     );
     bin
 }

@@ -456,7 +456,7 @@ pub fn agent_bin(name: &str) -> PathBuf {
     let bin = repo().join("tests/agents/node_modules/.bin").join(name);
     assert!(
         bin.exists(),
-        "{name} is not installed for the tests: run `npm ci` in tests/agents (or `.ci/run`)"
+        "{name} is not installed for the tests: run `npm install` in tests/agents (or `.ci/run`)"
     );
     bin
 }
