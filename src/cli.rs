@@ -3,10 +3,11 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
 
 use crate::env_vars;
 use crate::launch::Target;
+pub use crate::token_store::StoreChoice;
 
 /// Sign in with your company identity and run coding agents against a Databricks gateway.
 ///
@@ -33,7 +34,7 @@ pub struct Cli {
     pub config: Option<PathBuf>,
 
     /// Where tokens are kept: the OS keyring with a file fallback, only the keyring, or only a file
-    #[arg(long, global = true, env = env_vars::GW_TOKEN_STORE, value_enum, default_value_t = StoreChoice::Auto, value_name = "STORE")]
+    #[arg(long, global = true, env = env_vars::GW_TOKEN_STORE, value_parser = store_choices(), default_value = "auto", value_name = "STORE")]
     pub store: StoreChoice,
 
     /// Print diagnostics on stderr (-v decisions, -vv details); never prints a secret
@@ -44,24 +45,14 @@ pub struct Cli {
     pub command: Command,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum StoreChoice {
-    /// The OS keyring; a private file when no keyring is available (said once on stderr)
-    Auto,
-    /// Only the OS keyring; fail when it is unavailable
-    Keyring,
-    /// Only a private file in the user's state directory
-    File,
-}
-
-impl StoreChoice {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            StoreChoice::Auto => "auto",
-            StoreChoice::Keyring => "keyring",
-            StoreChoice::File => "file",
-        }
-    }
+/// `--store`: each of [`StoreChoice`]'s names, with its help.
+fn store_choices() -> impl clap::builder::TypedValueParser<Value = StoreChoice> {
+    use clap::builder::TypedValueParser;
+    let names = StoreChoice::ALL
+        .iter()
+        .map(|c| clap::builder::PossibleValue::new(c.as_str()).help(c.about()));
+    clap::builder::PossibleValuesParser::new(names)
+        .map(|name: String| StoreChoice::from_name(&name).expect("a listed store"))
 }
 
 #[derive(Debug, Subcommand)]

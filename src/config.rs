@@ -132,10 +132,30 @@ pub struct Models {
     pub haiku: String,
 }
 
+/// What proves who signed in, and so what follows the sign-in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Proof {
+    /// The IdP's ID token (OpenID Connect: a nonce, keys from the JWKS, claims checked), which
+    /// is then exchanged at the workspace (RFC 8693).
+    IdToken,
+    /// The workspace is the authorization server: its access token is the Databricks token,
+    /// with no ID token and no exchange.
+    WorkspaceToken,
+}
+
+impl Proof {
+    /// Whether the authorization request carries an OIDC nonce.
+    pub fn uses_nonce(self) -> bool {
+        self == Proof::IdToken
+    }
+}
+
 /// How to sign in: one descriptor for every kind, so one PKCE engine serves them all.
 #[derive(Debug, Clone)]
 pub struct IdpSettings {
     pub kind: IdpKind,
+    /// What the sign-in proves (resolved from the kind).
+    pub proof: Proof,
     /// The exact issuer string ID tokens must carry (for `databricks`, the workspace's OAuth base).
     pub issuer: String,
     /// Where the provider's metadata is published.
@@ -389,15 +409,31 @@ fn resolve_profile(name: &str, p: RawProfile) -> Result<Profile, KeyError> {
     })
 }
 
-fn resolve_idp(raw: RawIdp, databricks_host: &str) -> Result<IdpSettings, KeyError> {
+/// What one kind of IdP gives a profile by default, and what its sign-in means.
+struct KindDefaults {
+    issuer: String,
+    discovery_url: String,
+    client_id: String,
+    scopes: Vec<String>,
+    redirect: &'static str,
+    /// The ports the default redirect may use.
+    ports: Ports,
+    proof: Proof,
+}
+
+/// One arm per kind: adding a kind (Okta with its quirks, say) is one arm here plus its
+/// entries in `advice`.
+fn kind_defaults(raw: &RawIdp, databricks_host: &str) -> Result<KindDefaults, KeyError> {
     let forbid = |v: &Option<String>, key: &'static str, kind: &str| match v {
         Some(_) => Err((key, format!("does not apply to kind = \"{kind}\""))),
         None => Ok(()),
     };
-    let (issuer, discovery_url, client_id, default_scopes, default_redirect) = match raw.kind {
+    let required =
+        |v: &Option<String>, key: &'static str| v.clone().ok_or((key, "is required".to_owned()));
+    Ok(match raw.kind {
         IdpKind::Azure => {
             forbid(&raw.issuer, "idp.issuer", "azure")?;
-            let tenant = raw.tenant_id.ok_or((
+            let tenant = raw.tenant_id.clone().ok_or((
                 "idp.tenant_id",
                 "is required for kind = \"azure\"".to_owned(),
             ))?;
@@ -406,61 +442,66 @@ fn resolve_idp(raw: RawIdp, databricks_host: &str) -> Result<IdpSettings, KeyErr
                 None => ENTRA_AUTHORITY.to_owned(),
             };
             let issuer = entra_issuer(&authority, &tenant).map_err(|e| ("idp.tenant_id", e))?;
-            let discovery = format!("{issuer}/.well-known/openid-configuration");
-            let client_id = raw
-                .client_id
-                .ok_or(("idp.client_id", "is required".to_owned()))?;
-            (
+            KindDefaults {
+                discovery_url: format!("{issuer}/.well-known/openid-configuration"),
                 issuer,
-                discovery,
-                client_id,
-                oidc_scopes(),
-                "http://localhost:{port}",
-            )
+                client_id: required(&raw.client_id, "idp.client_id")?,
+                scopes: oidc_scopes(),
+                // Entra registers `http://localhost` and ignores the port.
+                redirect: "http://localhost:{port}",
+                ports: Ports::Ephemeral,
+                proof: Proof::IdToken,
+            }
         }
         IdpKind::Oidc => {
             forbid(&raw.tenant_id, "idp.tenant_id", "oidc")?;
             forbid(&raw.authority, "idp.authority", "oidc")?;
             let issuer = raw
                 .issuer
+                .clone()
                 .ok_or(("idp.issuer", "is required for kind = \"oidc\"".to_owned()))?;
             checked_url(&issuer).map_err(|e| ("idp.issuer", e))?;
-            let discovery = format!(
-                "{}/.well-known/openid-configuration",
-                issuer.trim_end_matches('/')
-            );
-            let client_id = raw
-                .client_id
-                .ok_or(("idp.client_id", "is required".to_owned()))?;
-            (
+            KindDefaults {
+                discovery_url: format!(
+                    "{}/.well-known/openid-configuration",
+                    issuer.trim_end_matches('/')
+                ),
                 issuer,
-                discovery,
-                client_id,
-                oidc_scopes(),
-                "http://127.0.0.1:{port}/callback",
-            )
+                client_id: required(&raw.client_id, "idp.client_id")?,
+                scopes: oidc_scopes(),
+                redirect: "http://127.0.0.1:{port}/callback",
+                ports: Ports::Ephemeral,
+                proof: Proof::IdToken,
+            }
         }
         IdpKind::Databricks => {
             forbid(&raw.tenant_id, "idp.tenant_id", "databricks")?;
             forbid(&raw.authority, "idp.authority", "databricks")?;
             forbid(&raw.issuer, "idp.issuer", "databricks")?;
             let issuer = format!("{databricks_host}/oidc");
-            let discovery = format!("{issuer}/.well-known/oauth-authorization-server");
-            let client_id = raw.client_id.unwrap_or_else(|| "databricks-cli".to_owned());
-            (
+            KindDefaults {
+                discovery_url: format!("{issuer}/.well-known/oauth-authorization-server"),
                 issuer,
-                discovery,
-                client_id,
-                vec!["all-apis".to_owned(), "offline_access".to_owned()],
-                "http://localhost:{port}",
-            )
+                client_id: raw
+                    .client_id
+                    .clone()
+                    .unwrap_or_else(|| databricks_cli::CLIENT_ID.to_owned()),
+                scopes: databricks_cli::scopes(),
+                redirect: databricks_cli::REDIRECT,
+                ports: databricks_cli::ports(),
+                proof: Proof::WorkspaceToken,
+            }
         }
-    };
-    if client_id.trim().is_empty() {
+    })
+}
+
+fn resolve_idp(raw: RawIdp, databricks_host: &str) -> Result<IdpSettings, KeyError> {
+    let d = kind_defaults(&raw, databricks_host)?;
+    if d.client_id.trim().is_empty() {
         return Err(("idp.client_id", "is empty".into()));
     }
-    let scopes = raw.scopes.unwrap_or(default_scopes);
-    if raw.kind != IdpKind::Databricks && !scopes.iter().any(|s| s == "openid") {
+    let scopes = raw.scopes.unwrap_or(d.scopes);
+    if d.proof == Proof::IdToken && !scopes.iter().any(|s| s == "openid") {
         return Err((
             "idp.scopes",
             "must include `openid`: gw needs an ID token to exchange".into(),
@@ -469,25 +510,51 @@ fn resolve_idp(raw: RawIdp, databricks_host: &str) -> Result<IdpSettings, KeyErr
     if let Some(bad) = scopes.iter().find(|s| s.is_empty() || s.contains(' ')) {
         return Err(("idp.scopes", format!("has an invalid scope `{bad}`")));
     }
-    let template = raw
-        .redirect_uri
-        .unwrap_or_else(|| default_redirect.to_owned());
-    let ports = match (raw.redirect_port, raw.kind) {
-        (Some(0), _) => return Err(("idp.redirect_port", "must not be 0".into())),
-        (Some(p), _) => Ports::List(vec![p]),
-        (None, IdpKind::Databricks) if !template.contains("{port}") => Ports::Ephemeral,
-        (None, IdpKind::Databricks) => Ports::List((8020..=8040).collect()),
-        (None, _) => Ports::Ephemeral,
+    let template = raw.redirect_uri.unwrap_or_else(|| d.redirect.to_owned());
+    let ports = match raw.redirect_port {
+        Some(0) => return Err(("idp.redirect_port", "must not be 0".into())),
+        Some(p) => Ports::List(vec![p]),
+        // A template of one's own without `{port}` names its port; else the kind's default.
+        None if !template.contains("{port}") => Ports::Ephemeral,
+        None => d.ports,
     };
     let redirect = check_redirect(&template, ports).map_err(|e| ("idp.redirect_uri", e))?;
     Ok(IdpSettings {
         kind: raw.kind,
-        issuer,
-        discovery_url,
-        client_id,
+        issuer: d.issuer,
+        discovery_url: d.discovery_url,
+        client_id: d.client_id,
         scopes,
         redirect,
+        proof: d.proof,
     })
+}
+
+/// The Databricks CLI's public OAuth client, which the workspace's own OAuth (U2M) and the
+/// account console accept: one description, for gw and gw-admin.
+pub mod databricks_cli {
+    use super::{Ports, Redirect};
+
+    pub const CLIENT_ID: &str = "databricks-cli";
+    /// Registered for these redirect ports only.
+    pub const PORTS: std::ops::RangeInclusive<u16> = 8020..=8040;
+    pub const REDIRECT: &str = "http://localhost:{port}";
+
+    pub fn scopes() -> Vec<String> {
+        vec!["all-apis".to_owned(), "offline_access".to_owned()]
+    }
+
+    pub fn ports() -> Ports {
+        Ports::List(PORTS.collect())
+    }
+
+    /// Its loopback redirect.
+    pub fn redirect() -> Redirect {
+        Redirect {
+            template: REDIRECT.to_owned(),
+            ports: ports(),
+        }
+    }
 }
 
 fn oidc_scopes() -> Vec<String> {

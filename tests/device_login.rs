@@ -13,6 +13,7 @@ use serde_json::json;
 fn settings() -> IdpSettings {
     IdpSettings {
         kind: IdpKind::Oidc,
+        proof: gw::config::Proof::IdToken,
         issuer: "http://idp".into(),
         discovery_url: "http://idp/.well-known/openid-configuration".into(),
         client_id: "cli".into(),

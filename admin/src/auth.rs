@@ -10,9 +10,7 @@
 //!
 //! Tokens are [`Secret`]s from here on; none is ever printed, and none comes from argv.
 
-use clap::ValueEnum as _;
-use gw::cli::StoreChoice;
-use gw::config::{IdpKind, IdpSettings, Ports, Redirect};
+use gw::config::{IdpKind, IdpSettings, Proof, databricks_cli};
 use gw::error::UserError;
 use gw::http::Http;
 use gw::idp::browser::OpenUrl;
@@ -21,6 +19,7 @@ use gw::idp::discovery::ProviderMetadata;
 use gw::secret::Secret;
 use gw::session::{self, Context, Request};
 use gw::token_store;
+use gw::token_store::StoreChoice;
 
 use crate::databricks::seg;
 use crate::hosts::GwSetup;
@@ -31,9 +30,6 @@ pub const DATABRICKS_TOKEN: &str = "DATABRICKS_TOKEN";
 pub const DATABRICKS_ACCOUNT_TOKEN: &str = "DATABRICKS_ACCOUNT_TOKEN";
 /// Where the gw session's tokens are kept (as in gw).
 pub const GW_TOKEN_STORE: &str = "GW_TOKEN_STORE";
-
-/// The Databricks CLI's public OAuth client, registered for `http://localhost:8020`–`8040`.
-pub const DATABRICKS_CLI_CLIENT: &str = "databricks-cli";
 
 /// A non-empty environment variable.
 pub fn env_token(name: &str) -> Option<Secret> {
@@ -77,7 +73,7 @@ pub fn workspace_token(
     let config = setup.config.as_ref().expect("a profile implies a config");
     let choice = std::env::var(GW_TOKEN_STORE)
         .ok()
-        .and_then(|v| StoreChoice::from_str(&v, true).ok())
+        .and_then(|v| StoreChoice::from_name(&v))
         .unwrap_or(StoreChoice::Auto);
     let opened = token_store::open(choice, &setup.paths).map_err(|e| {
         UserError::failure(
@@ -93,11 +89,10 @@ pub fn workspace_token(
     };
     let token = session::obtain(
         &ctx,
-        &Request {
-            min_ttl: gw::time::MinTtl::Default,
-            login: gw::commands::login_policy(false, false),
-            force_login: false,
-        },
+        &Request::new(
+            gw::time::MinTtl::Default,
+            gw::commands::login_policy(false, false),
+        ),
     )?;
     Ok(token.access_token)
 }
@@ -107,14 +102,12 @@ pub fn account_oauth(account_host: &str, account_id: &str) -> (IdpSettings, Prov
     let base = format!("{account_host}/oidc/accounts/{}", seg(account_id));
     let idp = IdpSettings {
         kind: IdpKind::Databricks,
+        proof: Proof::WorkspaceToken,
         issuer: base.clone(),
         discovery_url: String::new(),
-        client_id: DATABRICKS_CLI_CLIENT.to_owned(),
-        scopes: vec!["all-apis".to_owned(), "offline_access".to_owned()],
-        redirect: Redirect {
-            template: "http://localhost:{port}".to_owned(),
-            ports: Ports::List((8020..=8040).collect()),
-        },
+        client_id: databricks_cli::CLIENT_ID.to_owned(),
+        scopes: databricks_cli::scopes(),
+        redirect: databricks_cli::redirect(),
     };
     let meta = ProviderMetadata {
         issuer: base.clone(),
@@ -180,6 +173,9 @@ mod tests {
         assert_eq!(idp.client_id, "databricks-cli");
         assert_eq!(idp.scopes, ["all-apis", "offline_access"]);
         assert_eq!(idp.redirect.uri(8020), "http://localhost:8020");
-        assert_eq!(idp.redirect.ports, Ports::List((8020..=8040).collect()));
+        assert_eq!(
+            idp.redirect.ports,
+            gw::config::Ports::List((8020..=8040).collect())
+        );
     }
 }

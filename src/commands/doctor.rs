@@ -14,7 +14,6 @@ use std::time::{Duration, SystemTime};
 use serde::Serialize;
 
 use crate::cli::StoreChoice;
-use crate::config::IdpKind;
 use crate::env_vars;
 use crate::http::Http;
 use crate::session::Context;
@@ -249,7 +248,7 @@ fn network_checks(ctx: &Context<'_>) -> Vec<Check> {
                         Status::Warn,
                         format!("`{}` answered HTTP {}", idp.discovery_url, resp.status),
                     ),
-                    Some(i) if i == idp.issuer || idp.kind == IdpKind::Databricks => check(
+                    Some(i) if i == idp.issuer => check(
                         "idp",
                         Status::Ok,
                         format!("discovery at `{}` is reachable", idp.discovery_url),

@@ -17,11 +17,7 @@ pub fn run(
     let model = launch::model_for(target, ctx.profile)?;
     let token = session::obtain(
         ctx,
-        &Request {
-            min_ttl: MinTtl::Default,
-            login: super::login_policy(false, false),
-            force_login: false,
-        },
+        &Request::new(MinTtl::Default, super::login_policy(false, false)),
     )?;
     let surroundings = super::exec::Surroundings::read();
     let gw_exe = super::gw_exe();

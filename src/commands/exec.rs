@@ -114,11 +114,7 @@ pub fn launch_target(
     };
     let token = session::obtain(
         ctx,
-        &Request {
-            min_ttl,
-            login: super::login_policy(false, false),
-            force_login: false,
-        },
+        &Request::new(min_ttl, super::login_policy(false, false)),
     )?;
     let fail_to_start = |err: std::io::Error| -> anyhow::Error {
         UserError::failure(

@@ -20,11 +20,7 @@ pub fn run(ctx: &Context<'_>, args: &LoginArgs) -> anyhow::Result<u8> {
     });
     session::obtain(
         ctx,
-        &Request {
-            min_ttl: MinTtl::Exact(0),
-            login: Login::Interactive { method, opener },
-            force_login: true,
-        },
+        &Request::new(MinTtl::Exact(0), Login::Interactive { method, opener }).forced(),
     )?;
     Ok(0)
 }

@@ -57,11 +57,7 @@ impl TokenSource for SessionSource {
         };
         session::obtain(
             &ctx,
-            &Request {
-                min_ttl,
-                login: super::login_policy(false, true),
-                force_login: false,
-            },
+            &Request::new(min_ttl, super::login_policy(false, true)),
         )
         .map_err(failed)
     }
@@ -106,11 +102,7 @@ pub fn run(ctx: &Context<'_>, store: StoreChoice, args: &ServeArgs) -> anyhow::R
     };
     let first = session::obtain(
         ctx,
-        &Request {
-            min_ttl: MinTtl::Default,
-            login: super::login_policy(false, false),
-            force_login: false,
-        },
+        &Request::new(MinTtl::Default, super::login_policy(false, false)),
     )?;
     let running = start_endpoint(ctx, store, args.port.unwrap_or(0), first)?;
     let local = running.local();

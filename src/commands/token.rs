@@ -17,14 +17,7 @@ pub fn run(ctx: &Context<'_>, args: &TokenArgs) -> anyhow::Result<u8> {
         return Ok(if fresh.is_some() { 0 } else { exit::FAILURE });
     }
     let login = super::login_policy(args.no_login, args.consumer.is_some());
-    let t = session::obtain(
-        ctx,
-        &Request {
-            min_ttl,
-            login,
-            force_login: false,
-        },
-    )?;
+    let t = session::obtain(ctx, &Request::new(min_ttl, login))?;
     if args.json {
         let body = serde_json::json!({
             "token": t.access_token.expose(),

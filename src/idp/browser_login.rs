@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use url::Url;
 
-use crate::config::{IdpKind, IdpSettings};
+use crate::config::IdpSettings;
 use crate::http::Http;
 use crate::idp::browser::OpenUrl;
 use crate::idp::discovery::ProviderMetadata;
@@ -46,7 +46,7 @@ pub async fn login(
 ) -> Result<Completed, BrowserLoginError> {
     let listener = Listener::bind(&idp.redirect).await?;
     let secrets = AuthRequestSecrets::generate();
-    let uses_nonce = idp.kind != IdpKind::Databricks;
+    let uses_nonce = idp.proof.uses_nonce();
     let url = authorization_url(meta, idp, listener.redirect_uri(), &secrets, uses_nonce);
     eprintln!("Sign in at your identity provider in the browser.");
     eprintln!("If no browser opens, visit this URL:\n\n  {url}\n");

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::config::{IdpKind, IdpSettings, checked_endpoint};
+use crate::config::{IdpSettings, Proof, checked_endpoint};
 use crate::http::Http;
 use crate::idp::id_token::KeySet;
 use crate::paths::write_private;
@@ -99,6 +99,18 @@ impl DocCache {
             && cached.fetched_at <= now
             && now - cached.fetched_at < cached.max_age.min(MAX_AGE);
         fresh.then_some(cached)
+    }
+
+    /// Put `doc` in the cache as fetched from `url` at `fetched_at` (tests).
+    #[cfg(test)]
+    pub(crate) fn seed(&self, url: &str, doc: &serde_json::Value, fetched_at: u64) {
+        let cached = CachedDoc {
+            url: url.to_owned(),
+            fetched_at,
+            max_age: MAX_AGE,
+            doc: doc.clone(),
+        };
+        write_private(&self.path(url), &serde_json::to_vec(&cached).unwrap()).unwrap();
     }
 
     /// Forget a document (e.g. a JWKS that lacks a rotated key).
@@ -208,7 +220,7 @@ fn parse_metadata(
     {
         checked_endpoint(endpoint).map_err(invalid)?;
     }
-    if idp.kind != IdpKind::Databricks && meta.jwks_uri.is_none() {
+    if idp.proof == Proof::IdToken && meta.jwks_uri.is_none() {
         return Err(invalid("it has no `jwks_uri`".into()));
     }
     Ok(meta)

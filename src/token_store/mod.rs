@@ -146,6 +146,47 @@ impl ClassifyName for serde_json::Error {
     }
 }
 
+/// Where tokens are kept (`--store`, `GW_TOKEN_STORE`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreChoice {
+    /// The OS keyring, with a private file when none is usable.
+    Auto,
+    /// Only the OS keyring.
+    Keyring,
+    /// Only a private file.
+    File,
+}
+
+impl StoreChoice {
+    pub const ALL: [StoreChoice; 3] = [StoreChoice::Auto, StoreChoice::Keyring, StoreChoice::File];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StoreChoice::Auto => "auto",
+            StoreChoice::Keyring => "keyring",
+            StoreChoice::File => "file",
+        }
+    }
+
+    /// One line for `--help`.
+    pub fn about(self) -> &'static str {
+        match self {
+            StoreChoice::Auto => {
+                "The OS keyring; a private file when no keyring is available (said once on stderr)"
+            }
+            StoreChoice::Keyring => "Only the OS keyring; fail when it is unavailable",
+            StoreChoice::File => "Only a private file in the user's state directory",
+        }
+    }
+
+    /// The choice called `name` (`auto`, `keyring`, `file`; any case).
+    pub fn from_name(name: &str) -> Option<StoreChoice> {
+        StoreChoice::ALL
+            .into_iter()
+            .find(|c| c.as_str().eq_ignore_ascii_case(name.trim()))
+    }
+}
+
 /// The store a run uses, and why that one.
 pub struct Opened {
     pub store: Box<dyn TokenStore>,
@@ -172,11 +213,7 @@ struct Verdict {
 ///   unavailable keyring is an error, never a fallback.
 /// - `auto`: the keyring when the probe (or a recent verdict) says it works, with the file
 ///   store behind it; else the file store, said once on stderr when the verdict is made.
-pub fn open(
-    choice: crate::cli::StoreChoice,
-    paths: &crate::paths::Paths,
-) -> Result<Opened, StoreError> {
-    use crate::cli::StoreChoice;
+pub fn open(choice: StoreChoice, paths: &crate::paths::Paths) -> Result<Opened, StoreError> {
     let file = file_store::FileStore::new(&paths.state_dir.join("tokens"));
     if choice == StoreChoice::File {
         return Ok(Opened {
