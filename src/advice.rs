@@ -9,7 +9,7 @@
 
 use crate::config::Profile;
 use crate::error::{UserError, exit};
-use crate::idp::token_endpoint::TokenError;
+use crate::token_endpoint::TokenError;
 
 /// Which request was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -14,7 +14,6 @@ pub fn enabled(level: u8) -> bool {
 }
 
 /// `-v`: what gw decided.
-#[macro_export]
 macro_rules! info {
     ($($arg:tt)*) => {
         if $crate::diag::enabled(1) { eprintln!("gw: {}", format_args!($($arg)*)); }
@@ -22,9 +21,10 @@ macro_rules! info {
 }
 
 /// `-vv`: how it got there.
-#[macro_export]
 macro_rules! debug {
     ($($arg:tt)*) => {
         if $crate::diag::enabled(2) { eprintln!("gw: debug: {}", format_args!($($arg)*)); }
     };
 }
+
+pub(crate) use {debug, info};

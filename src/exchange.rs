@@ -9,8 +9,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::http::Http;
-use crate::idp::token_endpoint::{self, Answer, TokenError, lenient_u64};
 use crate::secret::Secret;
+use crate::token_endpoint::{self, Answer, TokenError, lenient_u64};
 
 pub const GRANT_TYPE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
 pub const SUBJECT_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:jwt";

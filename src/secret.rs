@@ -43,6 +43,14 @@ impl std::fmt::Debug for Secret {
     }
 }
 
+/// Compare two byte strings in time independent of where they differ.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -59,5 +67,12 @@ mod tests {
         let s: Secret = serde_json::from_str("\"abc\"").unwrap();
         assert_eq!(s.expose(), "abc");
         assert_eq!(serde_json::to_string(&s).unwrap(), "\"abc\"");
+    }
+
+    #[test]
+    fn constant_time_eq_compares_whole_strings() {
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(!constant_time_eq(b"abc", b"abd"));
+        assert!(!constant_time_eq(b"abc", b"ab"));
     }
 }

@@ -30,17 +30,19 @@ use crate::advice::{Endpoint, advise};
 use crate::config::{Config, Profile, Proof};
 use crate::exchange::{self, DatabricksToken};
 use crate::http::Http;
-use crate::idp::browser::OpenUrl;
+use crate::idp::browser::{OpenUrl, SystemBrowser};
 use crate::idp::discovery::{self, DiscoveryError, DocCache, ProviderMetadata};
 use crate::idp::id_token::{self, Expected, IdTokenError};
 use crate::idp::method::{self, Method};
-use crate::idp::token_endpoint::{self, Answer, TokenResponse};
+
+use crate::diag::{debug, info};
+use crate::env_vars;
 use crate::idp::{browser_login, device_login};
 use crate::paths::Paths;
 use crate::secret::Secret;
 use crate::time::{MinTtl, now_unix, rfc3339, unix};
+use crate::token_endpoint::{self, Answer, TokenResponse};
 use crate::token_store::{Identity, KeyLock, StoredTokens, TokenStore};
-use crate::{debug, env_vars, info};
 
 pub use decide::{Need, Step, Why};
 pub use error::SessionError;
@@ -67,6 +69,33 @@ pub enum Login<'a> {
         method: Option<Method>,
         opener: &'a dyn OpenUrl,
     },
+}
+
+/// The sign-in a command that needs a token may start.
+///
+/// - `--no-login` → none (exit 3 when one is needed).
+/// - Unattended (Claude Code's token helper, or any gw inside a gw child, which
+///   `GW_EXEC_PROFILE` marks): nobody can answer a device-code prompt there, so a browser
+///   sign-in when a browser can be shown, else none.
+/// - Otherwise browser or device code, decided only if a sign-in is needed ([`method::pick`]).
+pub fn login_policy(no_login: bool, unattended: bool) -> Login<'static> {
+    if no_login {
+        return Login::Never;
+    }
+    let unattended = unattended || std::env::var_os(env_vars::GW_EXEC_PROFILE).is_some();
+    if unattended {
+        return match method::choose(false, &method::Signals::from_env()).0 {
+            Method::Browser => Login::Interactive {
+                method: Some(Method::Browser),
+                opener: &SystemBrowser,
+            },
+            Method::Device => Login::Never,
+        };
+    }
+    Login::Interactive {
+        method: None,
+        opener: &SystemBrowser,
+    }
 }
 
 /// What the caller needs, and the clock and timeout the session runs with.

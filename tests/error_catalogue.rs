@@ -6,7 +6,7 @@ use std::path::Path;
 use gw::advice::{Endpoint, advise};
 use gw::config::Config;
 use gw::http::Response;
-use gw::idp::token_endpoint::{TokenResponse, interpret};
+use gw::token_endpoint::{TokenResponse, interpret};
 use serde_json::{Value, json};
 
 fn profile() -> gw::config::Profile {

@@ -2,8 +2,8 @@
 
 use gw::exchange::exchange;
 use gw::http::Http;
-use gw::idp::token_endpoint::TokenError;
 use gw::secret::Secret;
+use gw::token_endpoint::TokenError;
 use httpmock::prelude::*;
 use serde_json::json;
 

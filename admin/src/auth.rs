@@ -10,26 +10,14 @@
 //!
 //! Tokens are [`Secret`]s from here on; none is ever printed, and none comes from argv.
 
-use gw::config::{IdpKind, IdpSettings, Proof, databricks_cli};
-use gw::error::UserError;
-use gw::http::Http;
-use gw::idp::browser::OpenUrl;
-use gw::idp::browser_login;
-use gw::idp::discovery::ProviderMetadata;
-use gw::secret::Secret;
-use gw::session::{self, Context, Request};
-use gw::token_store;
-use gw::token_store::StoreChoice;
+use gw::api::{self, Http, Secret, UserError};
 
-use crate::databricks::seg;
 use crate::hosts::GwSetup;
 
 /// A workspace token; outranks the gw session.
 pub const DATABRICKS_TOKEN: &str = "DATABRICKS_TOKEN";
 /// An account admin's token; outranks the account sign-in.
 pub const DATABRICKS_ACCOUNT_TOKEN: &str = "DATABRICKS_ACCOUNT_TOKEN";
-/// Where the gw session's tokens are kept (as in gw).
-pub const GW_TOKEN_STORE: &str = "GW_TOKEN_STORE";
 
 /// A non-empty environment variable.
 pub fn env_token(name: &str) -> Option<Secret> {
@@ -71,53 +59,7 @@ pub fn workspace_token(
         .into());
     }
     let config = setup.config.as_ref().expect("a profile implies a config");
-    let choice = std::env::var(GW_TOKEN_STORE)
-        .ok()
-        .and_then(|v| StoreChoice::from_name(&v))
-        .unwrap_or(StoreChoice::Auto);
-    let opened = token_store::open(choice, &setup.paths).map_err(|e| {
-        UserError::failure(
-            e.to_string(),
-            format!("set `{GW_TOKEN_STORE}=file`, or set `{DATABRICKS_TOKEN}`"),
-        )
-    })?;
-    let ctx = Context {
-        config,
-        profile,
-        paths: &setup.paths,
-        store: opened.store.as_ref(),
-    };
-    let token = session::obtain(
-        &ctx,
-        &Request::new(
-            gw::time::MinTtl::Default,
-            gw::commands::login_policy(false, false),
-        ),
-    )?;
-    Ok(token.access_token)
-}
-
-/// The account console's OAuth endpoints, as the descriptor gw's PKCE engine takes.
-pub fn account_oauth(account_host: &str, account_id: &str) -> (IdpSettings, ProviderMetadata) {
-    let base = format!("{account_host}/oidc/accounts/{}", seg(account_id));
-    let idp = IdpSettings {
-        kind: IdpKind::Databricks,
-        proof: Proof::WorkspaceToken,
-        issuer: base.clone(),
-        discovery_url: String::new(),
-        client_id: databricks_cli::CLIENT_ID.to_owned(),
-        scopes: databricks_cli::scopes(),
-        redirect: databricks_cli::redirect(),
-    };
-    let meta = ProviderMetadata {
-        issuer: base.clone(),
-        authorization_endpoint: format!("{base}/v1/authorize"),
-        token_endpoint: format!("{base}/v1/token"),
-        jwks_uri: None,
-        device_authorization_endpoint: None,
-        authorization_response_iss_parameter_supported: false,
-    };
-    (idp, meta)
+    api::session_token(config, profile, &setup.paths, api::store_from_env())
 }
 
 /// The account token.
@@ -129,53 +71,45 @@ pub async fn account_token(
     http: &Http,
     account_host: &str,
     account_id: &str,
-    opener: &dyn OpenUrl,
 ) -> anyhow::Result<Secret> {
     if let Some(t) = env_token(DATABRICKS_ACCOUNT_TOKEN) {
         return Ok(t);
     }
-    let (idp, meta) = account_oauth(account_host, account_id);
+    let client = api::databricks_account_client(account_host, account_id);
     eprintln!("Signing in at the account console `{account_host}` as an account admin.");
-    let done = browser_login::login(http, &idp, &meta, opener, session::login_timeout())
-        .await
-        .map_err(|e| {
-            UserError::failure(
-                format!("the account console sign-in failed: {e}"),
-                format!(
-                    "check `--account-host` and `--account-id`, or set `{DATABRICKS_ACCOUNT_TOKEN}` to an account admin's token"
-                ),
-            )
-        })?;
-    done.answer.body.access_token.ok_or_else(|| {
+    let tokens = api::sign_in(http, &client).await.map_err(|e| {
         UserError::failure(
-            "the account console returned no access token",
-            format!("try again, or set `{DATABRICKS_ACCOUNT_TOKEN}`"),
+            format!("the account console sign-in failed: {e:#}"),
+            format!(
+                "check `--account-host` and `--account-id`, or set `{DATABRICKS_ACCOUNT_TOKEN}` to an account admin's token"
+            ),
         )
-        .into()
-    })
+    })?;
+    Ok(tokens.access_token)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-
     #[test]
-    fn the_account_descriptor_uses_the_databricks_cli_client_without_discovery() {
-        let (idp, meta) = account_oauth("https://accounts.cloud.databricks.com", "abc-1");
+    fn the_account_client_is_the_databricks_cli_client_without_discovery() {
+        let c =
+            gw::api::databricks_account_client("https://accounts.cloud.databricks.com", "abc-1");
         assert_eq!(
-            meta.authorization_endpoint,
+            c.authorization_endpoint,
             "https://accounts.cloud.databricks.com/oidc/accounts/abc-1/v1/authorize"
         );
         assert_eq!(
-            meta.token_endpoint,
+            c.token_endpoint,
             "https://accounts.cloud.databricks.com/oidc/accounts/abc-1/v1/token"
         );
-        assert_eq!(idp.client_id, "databricks-cli");
-        assert_eq!(idp.scopes, ["all-apis", "offline_access"]);
-        assert_eq!(idp.redirect.uri(8020), "http://localhost:8020");
-        assert_eq!(
-            idp.redirect.ports,
-            gw::config::Ports::List((8020..=8040).collect())
+        assert_eq!(c.client_id, "databricks-cli");
+        assert_eq!(c.scopes, ["all-apis", "offline_access"]);
+        let odd = gw::api::databricks_account_client("https://a.example", "x/../y");
+        assert!(
+            odd.token_endpoint
+                .ends_with("/oidc/accounts/x%2F..%2Fy/v1/token"),
+            "one path segment: {}",
+            odd.token_endpoint
         );
     }
 }

@@ -7,9 +7,9 @@
 
 use std::path::{Path, PathBuf};
 
-use gw::config::{Config, Profile, checked_url};
-use gw::error::UserError;
-use gw::paths::Paths;
+use gw::api::Paths;
+use gw::api::UserError;
+use gw::api::{Config, Profile, checked_url};
 
 /// The gw config, read only when the file exists (gw-admin can run from flags and env alone).
 pub struct GwSetup {

@@ -7,9 +7,8 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::Parser;
 
-use gw::error::UserError;
-use gw::http::Http;
-use gw::idp::browser::SystemBrowser;
+use gw::api::Http;
+use gw::api::UserError;
 use gw_admin::auth;
 use gw_admin::cli::{Cli, Command};
 use gw_admin::commands::configure_gateway::{self, GatewayChanges};
@@ -139,7 +138,7 @@ fn resolve(command: Command) -> Result<Task, UserError> {
             let azure = a.azure_tenant.is_some();
             let issuer = match (a.issuer, a.azure_tenant) {
                 (_, Some(t)) => setup_federation::azure_issuer(&t)?,
-                (Some(i), None) => gw::config::checked_url(&i).map_err(|e| {
+                (Some(i), None) => gw::api::checked_url(&i).map_err(|e| {
                     UserError::config(
                         format!("`--issuer`: {e}"),
                         "give the issuer exactly as the IdP's ID tokens carry it in `iss`",
@@ -309,7 +308,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
     if dry {
         eprintln!("Dry run: printing every request; nothing is sent.");
     }
-    let client = |base: &str, token: Option<gw::secret::Secret>, api| match token {
+    let client = |base: &str, token: Option<gw::api::Secret>, api| match token {
         Some(t) => DatabricksClient::new(http.clone(), base, t, api),
         None => DatabricksClient::dry_run(http.clone(), base, api, out.clone()),
     };
@@ -327,7 +326,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 let token = if dry {
                     None
                 } else {
-                    Some(auth::account_token(&http, host, id, &SystemBrowser).await?)
+                    Some(auth::account_token(&http, host, id).await?)
                 };
                 Some(client(host, token, Api::Account))
             }

@@ -450,20 +450,20 @@ fn seed_gw_session(admin: &Admin, token: &str) {
     let cfg_path = admin.home.path().join("config/gw/config.toml");
     std::fs::create_dir_all(cfg_path.parent().unwrap()).unwrap();
     std::fs::write(&cfg_path, &config).unwrap();
-    let key = gw::config::Config::parse(&config, &cfg_path)
-        .unwrap()
-        .profile(None)
-        .unwrap()
-        .cache_key();
-    let record = serde_json::json!({
-        "version": 1, "profile": "work", "updated_at": 0, "refresh_token": null,
-        "identity": {"name": "admin@example.com", "iss": admin.host, "sub": "admin"},
-        "databricks": {"access_token": token, "token_type": "Bearer",
-                       "expires_at": gw::time::now_unix() + 3600, "lifetime": 3600}
-    });
-    let dir = admin.home.path().join("state/gw/tokens");
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join(format!("{key}.json")), record.to_string()).unwrap();
+    let parsed = gw::api::Config::parse(&config, &cfg_path).unwrap();
+    let paths = gw::api::Paths {
+        config: cfg_path.clone(),
+        state_dir: admin.home.path().join("state/gw"),
+        cache_dir: admin.home.path().join("cache/gw"),
+    };
+    gw::api::seed_session(
+        parsed.profile(None).unwrap(),
+        &paths,
+        gw::api::StoreChoice::File,
+        &gw::api::Secret::new(token),
+        gw::api::now_unix() + 3600,
+    )
+    .unwrap();
 }
 
 #[test]

@@ -5,7 +5,7 @@ mod support;
 
 use std::time::Duration;
 
-use gw::error::Report;
+use gw::api::Report;
 use gw_admin::commands::configure_gateway::{self, GatewayChanges, Pii};
 use gw_admin::commands::grant::{self, PermissionLevel};
 use gw_admin::commands::setup_endpoint::{self, Model, Provider, SetupEndpoint, WaitPolicy};

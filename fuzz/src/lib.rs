@@ -11,8 +11,8 @@ use std::path::Path;
 use gw::config::{Config, Ports, Profile, checked_url};
 use gw::http::Response;
 use gw::idp::loopback::{Expect, Verdict, judge};
-use gw::idp::token_endpoint::{TokenResponse, interpret};
 use gw::secret::Secret;
+use gw::token_endpoint::{TokenResponse, interpret};
 
 /// A fuzz target's body: panics when the input breaks an invariant.
 pub type Body = fn(&[u8]);
@@ -102,7 +102,7 @@ pub fn check_callback(data: &[u8]) {
 }
 
 // ---------------------------------------------------------------------------------------
-// token_response: `gw::idp::token_endpoint::interpret::<TokenResponse>`.
+// token_response: `gw::token_endpoint::interpret::<TokenResponse>`.
 
 /// A short secret the client "sent" (say, an authorization code).
 pub const SHORT_SECRET: &str = "SECRETSECRET123";

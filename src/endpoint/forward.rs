@@ -162,7 +162,7 @@ pub async fn model(
     let first = send(shared, &parts, &url, &token, outgoing).await;
     let resp = match (first, held) {
         (Ok(r), Some(bytes)) if r.status() == reqwest::StatusCode::UNAUTHORIZED => {
-            crate::debug!("the workspace refused the token; retrying once with a new one");
+            crate::diag::debug!("the workspace refused the token; retrying once with a new one");
             match shared.tokens.after_refusal(&token.access_token).await {
                 Ok(next) => send(shared, &parts, &url, &next, Outgoing::Held(bytes)).await,
                 Err(f) => return token_failure(&f),

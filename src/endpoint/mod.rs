@@ -215,12 +215,12 @@ async fn handle(shared: &Shared, req: Request<Incoming>) -> Response<forward::Bo
     let verdict = route::judge(req.method().as_str(), &target, &heads, &expect);
     match verdict {
         route::Route::Reject { status, reason } => {
-            crate::debug!("local endpoint: refused a request ({status}: {reason})");
+            crate::diag::debug!("local endpoint: refused a request ({status}: {reason})");
             forward::error(status, &format!("gw: {reason}"))
         }
         route::Route::Metadata => forward::metadata(shared).await,
         route::Route::Model { path_and_query } => {
-            crate::debug!(
+            crate::diag::debug!(
                 "local endpoint: {} {}",
                 req.method(),
                 path_and_query.split('?').next().unwrap_or("")

@@ -14,7 +14,7 @@
 //!
 //! A refusal is a status and a reason for the client; it never echoes the key.
 
-use crate::idp::id_token::constant_time_eq;
+use crate::secret::constant_time_eq;
 
 /// The headers the judge reads (lowercase names; the first value of each).
 #[derive(Debug, Default, Clone)]

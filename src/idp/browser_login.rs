@@ -18,8 +18,8 @@ use crate::idp::browser::OpenUrl;
 use crate::idp::discovery::ProviderMetadata;
 use crate::idp::loopback::{CallbackError, Listener};
 use crate::idp::pkce::AuthRequestSecrets;
-use crate::idp::token_endpoint::{self, Answer, TokenError, TokenResponse};
 use crate::secret::Secret;
+use crate::token_endpoint::{self, Answer, TokenError, TokenResponse};
 
 /// Why the browser sign-in failed.
 #[derive(Debug, thiserror::Error)]

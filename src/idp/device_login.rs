@@ -20,8 +20,8 @@ use serde::Deserialize;
 use crate::config::IdpSettings;
 use crate::http::Http;
 use crate::idp::discovery::ProviderMetadata;
-use crate::idp::token_endpoint::{self, Answer, TokenError, TokenResponse, lenient_u64};
 use crate::secret::Secret;
+use crate::token_endpoint::{self, Answer, TokenError, TokenResponse, lenient_u64};
 
 pub const GRANT_TYPE: &str = "urn:ietf:params:oauth:grant-type:device_code";
 const DEFAULT_INTERVAL: u64 = 5;
@@ -178,7 +178,10 @@ where
             Err(e) => match after_error(&e, interval) {
                 Poll::Again(next) => {
                     if next > interval {
-                        crate::debug!("device sign-in: polling every {} s now", next.as_secs());
+                        crate::diag::debug!(
+                            "device sign-in: polling every {} s now",
+                            next.as_secs()
+                        );
                     }
                     interval = next;
                 }

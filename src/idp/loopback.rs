@@ -27,8 +27,8 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
 use crate::config::{Ports, Redirect};
-use crate::idp::id_token::constant_time_eq;
 use crate::secret::Secret;
+use crate::secret::constant_time_eq;
 
 /// Room for a developer's localhost cookies, which the browser sends along.
 const MAX_HEAD: usize = 64 * 1024;
@@ -396,9 +396,7 @@ pub fn judge(head: &str, expect: &Expect<'_>) -> Verdict {
         return Verdict::Ignore(405, "Method not allowed.");
     }
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
-    if start_path
-        .is_some_and(|s| crate::idp::id_token::constant_time_eq(path.as_bytes(), s.as_bytes()))
-    {
+    if start_path.is_some_and(|s| constant_time_eq(path.as_bytes(), s.as_bytes())) {
         return Verdict::Start;
     }
     if path != expected_path {

@@ -171,14 +171,6 @@ pub struct Input<'a> {
 }
 
 impl Input<'_> {
-    /// The Databricks token, for targets that hand one out.
-    pub fn token(&self) -> Option<&DatabricksToken> {
-        match self.credential {
-            Credential::Token(t) => Some(t),
-            Credential::Endpoint(_) => None,
-        }
-    }
-
     /// The workspace host, or gw's local endpoint in its place.
     pub fn base(&self) -> String {
         match self.credential {
@@ -254,6 +246,7 @@ impl ChildEnv {
     }
 
     /// The value set for `name`, if any.
+    #[cfg(test)]
     pub fn get(&self, name: &str) -> Option<&str> {
         self.set
             .iter()

@@ -104,7 +104,7 @@ pub fn next_step(rec: Option<&StoredTokens>, need: Need, dead: Option<&str>, now
 pub fn fresh_token(rec: &StoredTokens, min_ttl: MinTtl, now: u64) -> Option<DatabricksToken> {
     let t = rec.databricks.as_ref()?;
     let f = freshness(t.expires_at, now, min_ttl.required(t.lifetime));
-    crate::debug!("cached Databricks token: {f}");
+    crate::diag::debug!("cached Databricks token: {f}");
     (f == Freshness::Fresh).then(|| t.clone())
 }
 

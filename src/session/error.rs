@@ -8,7 +8,7 @@ use crate::idp::browser_login::BrowserLoginError;
 use crate::idp::device_login::DeviceLoginError;
 use crate::idp::discovery::DiscoveryError;
 use crate::idp::id_token::IdTokenError;
-use crate::idp::token_endpoint::TokenError;
+use crate::token_endpoint::TokenError;
 use crate::token_store::StoreError;
 
 use super::decide::Why;

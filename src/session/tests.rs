@@ -143,8 +143,12 @@ fn a_dead_refresh_says_why_and_never_loops() {
 
 #[test]
 fn a_helper_rule_decides_how_long_a_token_must_live() {
+    // A rule like the refresh helper's: a third of the lifetime (the session knows no target).
+    fn a_third(lifetime: u64) -> u64 {
+        lifetime / 3
+    }
     let helper = Need {
-        min_ttl: MinTtl::Rule(crate::launch::helper::min_ttl),
+        min_ttl: MinTtl::Rule(a_third),
         ..NEED
     };
     // 3600 s tokens: the helper needs 1200 s left.

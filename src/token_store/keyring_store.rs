@@ -27,13 +27,32 @@ pub const CALL_TIMEOUT: Duration = Duration::from_secs(3);
 pub const MAX_ITEM: usize = if cfg!(windows) { 1200 } else { 256 * 1024 };
 const CHUNK_HEAD: &str = "gw-chunks:v1:";
 
+/// What the platform said, kept as the source of an unavailable keyring.
+pub type Cause = std::sync::Arc<dyn std::error::Error + Send + Sync>;
+
 /// Why a backend call failed.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum BackendError {
-    /// No usable keyring here (no Secret Service, locked, timed out).
-    Unavailable(String),
+    /// The keyring has no such item.
+    NotFound,
+    /// No usable keyring here (no Secret Service, locked, timed out): `reason` says it the
+    /// way a user can act on it, `cause` is what the platform said.
+    Unavailable {
+        reason: String,
+        cause: Option<Cause>,
+    },
     /// The keyring answered, but refused.
     Failed(String),
+}
+
+impl BackendError {
+    /// Unavailable, with no platform error behind it (a timeout, a probe's verdict).
+    pub fn unavailable(reason: impl Into<String>) -> BackendError {
+        BackendError::Unavailable {
+            reason: reason.into(),
+            cause: None,
+        }
+    }
 }
 
 /// One secret string per account: the seam to the OS keyring (and to test doubles).
@@ -59,7 +78,7 @@ impl OsKeyring {
             keyring::Entry::new(SERVICE, &account).and_then(op)
         })
         .ok_or_else(|| {
-            BackendError::Unavailable(format!(
+            BackendError::unavailable(format!(
                 "the keyring did not answer within {} s (locked, waiting for an unlock prompt?)",
                 CALL_TIMEOUT.as_secs()
             ))
@@ -72,7 +91,7 @@ impl SecretBackend for OsKeyring {
     fn get(&self, account: &str) -> Result<Option<String>, BackendError> {
         match Self::call(account, |e| e.get_password()) {
             Ok(v) => Ok(Some(v)),
-            Err(BackendError::Failed(m)) if m == NO_ENTRY => Ok(None),
+            Err(BackendError::NotFound) => Ok(None),
             Err(e) => Err(e),
         }
     }
@@ -85,7 +104,7 @@ impl SecretBackend for OsKeyring {
     fn delete(&self, account: &str) -> Result<bool, BackendError> {
         match Self::call(account, |e| e.delete_credential()) {
             Ok(()) => Ok(true),
-            Err(BackendError::Failed(m)) if m == NO_ENTRY => Ok(false),
+            Err(BackendError::NotFound) => Ok(false),
             Err(e) => Err(e),
         }
     }
@@ -101,14 +120,15 @@ impl SecretBackend for OsKeyring {
     }
 }
 
-const NO_ENTRY: &str = "no entry";
-
 /// Map a keyring error to what it means for gw, without ever formatting secret bytes.
 fn classify(e: keyring::Error) -> BackendError {
     match e {
-        keyring::Error::NoEntry => BackendError::Failed(NO_ENTRY.into()),
+        keyring::Error::NoEntry => BackendError::NotFound,
         keyring::Error::PlatformFailure(err) | keyring::Error::NoStorageAccess(err) => {
-            BackendError::Unavailable(explain(&err.to_string()))
+            BackendError::Unavailable {
+                reason: explain(&err.to_string()),
+                cause: Some(std::sync::Arc::from(err)),
+            }
         }
         keyring::Error::BadEncoding(_) => {
             BackendError::Failed("the stored item is not UTF-8".into())
@@ -172,17 +192,20 @@ pub fn probe(backend: impl SecretBackend + 'static, limit: Duration) -> Result<(
         let _ = backend.delete(&account);
         match back? {
             Some(v) if v == value => Ok(()),
-            Some(_) => Err(BackendError::Unavailable(
-                "the keyring returned another value than it was given".into(),
+            Some(_) => Err(BackendError::unavailable(
+                "the keyring returned another value than it was given",
             )),
-            None => Err(BackendError::Unavailable(
-                "the keyring accepted a write but read back nothing".into(),
+            None => Err(BackendError::unavailable(
+                "the keyring accepted a write but read back nothing",
             )),
         }
     });
     match outcome {
         Some(Ok(())) => Ok(()),
-        Some(Err(BackendError::Unavailable(m) | BackendError::Failed(m))) => Err(m),
+        Some(Err(BackendError::Unavailable { reason: m, .. } | BackendError::Failed(m))) => Err(m),
+        Some(Err(BackendError::NotFound)) => {
+            Err("the keyring lost an item it was just given".into())
+        }
         None => Err(format!(
             "the keyring did not answer within {} s",
             limit.as_secs()
@@ -230,7 +253,13 @@ impl<B: SecretBackend> KeyringStore<B> {
 
     fn err(what: &'static str, e: BackendError) -> StoreError {
         match e {
-            BackendError::Unavailable(m) => StoreError::Unavailable(m),
+            BackendError::Unavailable { reason, cause } => {
+                StoreError::Unavailable { reason, cause }
+            }
+            BackendError::NotFound => StoreError::Keyring {
+                what,
+                reason: "the item is gone".into(),
+            },
             BackendError::Failed(reason) => StoreError::Keyring { what, reason },
         }
     }

@@ -82,8 +82,13 @@ impl StoreKind {
 #[derive(Debug, Error)]
 pub enum StoreError {
     /// The backend cannot be used here (no Secret Service, locked keychain…).
-    #[error("the OS keyring is unavailable: {0}")]
-    Unavailable(String),
+    #[error("the OS keyring is unavailable: {reason}")]
+    Unavailable {
+        reason: String,
+        /// What the platform said, when it said something.
+        #[source]
+        cause: Option<keyring_store::Cause>,
+    },
     #[error("cannot {what} `{path}`: {source}")]
     Io {
         what: &'static str,
@@ -228,7 +233,10 @@ pub fn open(choice: StoreChoice, paths: &crate::paths::Paths) -> Result<Opened, 
             store: Box::new(keyring),
             detail: "OS keyring, chosen with `--store keyring` / `GW_TOKEN_STORE=keyring`".into(),
         }),
-        (StoreChoice::Keyring, Err(why)) => Err(StoreError::Unavailable(why)),
+        (StoreChoice::Keyring, Err(why)) => Err(StoreError::Unavailable {
+            reason: why,
+            cause: None,
+        }),
         (_, Ok(())) => Ok(Opened {
             store: Box::new(FallbackStore { keyring, file }),
             detail: "OS keyring (the default, `auto`)".into(),
@@ -305,7 +313,7 @@ impl<K: TokenStore> TokenStore for FallbackStore<K> {
         match self.keyring.load(key) {
             Ok(Some(r)) => Ok(Some(r)),
             Ok(None) => self.file.load(key),
-            Err(StoreError::Unavailable(why)) => {
+            Err(StoreError::Unavailable { reason: why, .. }) => {
                 eprintln!("note: the OS keyring is unavailable ({why}); reading the file store");
                 self.file.load(key)
             }
@@ -319,7 +327,7 @@ impl<K: TokenStore> TokenStore for FallbackStore<K> {
                 let _ = self.file.delete(key, lock);
                 Ok(())
             }
-            Err(StoreError::Unavailable(why)) => {
+            Err(StoreError::Unavailable { reason: why, .. }) => {
                 eprintln!(
                     "note: the OS keyring is unavailable ({why}); saving to `{}`",
                     self.file.location(key)

@@ -3,7 +3,7 @@
 
 use std::str::FromStr;
 
-use gw::error::UserError;
+use gw::api::UserError;
 use serde_json::json;
 
 use super::Outcome;

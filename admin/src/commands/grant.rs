@@ -1,6 +1,6 @@
 //! `gw-admin grant`: let a group use the endpoint, through the Permissions API (by endpoint id).
 
-use gw::error::UserError;
+use gw::api::UserError;
 use serde_json::json;
 
 use super::{DRY_RUN_ID, Outcome};

@@ -7,7 +7,7 @@
 use std::str::FromStr;
 use std::time::{Duration, Instant};
 
-use gw::error::UserError;
+use gw::api::UserError;
 use serde_json::json;
 
 use super::Outcome;

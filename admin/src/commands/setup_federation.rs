@@ -1,7 +1,7 @@
 //! `gw-admin setup-federation`: the account federation policy that makes Databricks accept
 //! the company IdP's ID tokens in the token exchange gw performs.
 
-use gw::error::UserError;
+use gw::api::UserError;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 

@@ -1,4 +1,4 @@
-//! The Databricks REST client: one [`gw::http::Http`], one base URL, one bearer token.
+//! The Databricks REST client: one [`gw::api::Http`], one base URL, one bearer token.
 //!
 //! - Every call is JSON in, JSON out, with typed structs in the sibling modules.
 //! - Errors are Databricks' `{"error_code","message"}` bodies, kept as [`ApiError`] with the
@@ -14,8 +14,8 @@ pub mod serving_endpoints;
 
 use std::time::{Duration, Instant, SystemTime};
 
-use gw::http::{Http, HttpError, Response};
-use gw::secret::Secret;
+use gw::api::Secret;
+use gw::api::{Http, HttpError, Response};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use gw::http::Http;
-use gw::secret::Secret;
+use gw::api::Http;
+use gw::api::Secret;
 use gw_admin::databricks::{Api, DatabricksClient, RetryPolicy};
 use gw_admin::output::Output;
 use httpmock::{HttpMockRequest, Mock, MockServer};

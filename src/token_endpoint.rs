@@ -1,4 +1,5 @@
-//! Token endpoint requests (RFC 6749 §4.1.3, §6; RFC 8628 §3.4) and their answers.
+//! Token endpoint requests (RFC 6749 §4.1.3, §6; RFC 8628 §3.4; RFC 8693) and their answers:
+//! the plumbing the IdP sign-in flows and the Databricks exchange share.
 //!
 //! Every grant gw sends (authorization code, refresh, device code) is a form POST with the
 //! client id in the body (public client) and an answer that is either a token response or an
