@@ -43,9 +43,10 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "URL")]
     pub host: Option<String>,
 
-    /// Account console URL, for federation policies [default: from the workspace's cloud:
-    /// https://accounts.azuredatabricks.net, https://accounts.gcp.databricks.com, else
-    /// https://accounts.cloud.databricks.com]
+    /// Account console URL, for federation policies [default: `https://accounts` + the
+    /// workspace's DNS zone, as the Databricks SDKs build it: accounts.azuredatabricks.net,
+    /// accounts.databricks.azure.us, accounts.databricks.azure.cn, accounts.gcp.databricks.com,
+    /// accounts.cloud.databricks.us, else accounts.cloud.databricks.com]
     #[arg(long, global = true, value_name = "URL")]
     pub account_host: Option<String>,
 
