@@ -154,12 +154,14 @@ pub struct ConfigureGatewayArgs {
     #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     pub usage_tracking: Option<bool>,
 
-    /// A rate limit: CALLS/minute for the whole endpoint, `:user` for each user, `:group=G`
-    /// for a group's members together. Repeat for several; the list given replaces the
-    /// current one; `none` removes every limit
+    /// A rate limit: N calls (or `:tokens`, N tokens) per minute for the whole endpoint;
+    /// `:user` for each user, `:group=G` for a group's members together,
+    /// `:service_principal=SP` for one service principal (its application id). E.g.
+    /// `1000/minute`, `60/minute:user`, `100000/minute:tokens:user`. Repeat for several; the
+    /// list given replaces the current one; `none` removes every limit
     #[arg(
         long = "rate-limit",
-        value_name = "CALLS/minute[:user|:endpoint|:group=G]"
+        value_name = "N/minute[:calls|:tokens][:user|:endpoint|:group=G|:service_principal=SP]"
     )]
     pub rate_limits: Vec<RateLimitArg>,
 

@@ -340,7 +340,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         match &task {
             Task::SetupEndpoint(req) => setup_endpoint::run(ws(), req, &wait_policy()).await,
             Task::ConfigureGateway { name, changes } => {
-                configure_gateway::run(ws(), name, changes).await
+                configure_gateway::run_with(ws(), name, changes, &wait_policy()).await
             }
             Task::Grant { name, group, level } => grant::run(ws(), name, group, *level).await,
             Task::SetupFederation(f) => {

@@ -23,7 +23,9 @@
 //   PUT    /api/2.0/serving-endpoints/{name}/ai-gateway   stored with the server's defaults
 //                                                      (rate limit key `endpoint`, table
 //                                                      prefix = endpoint name); moving an
-//                                                      enabled inference table is a 400
+//                                                      enabled inference table is a 400;
+//                                                      409 RESOURCE_CONFLICT while a config
+//                                                      update is in progress
 //   GET    /api/2.0/permissions/serving-endpoints/{id}    by id only (a name is a 404)
 //   PATCH  /api/2.0/permissions/serving-endpoints/{id}    merges entries
 // Account (bearer $FAKE_ACCOUNT_TOKEN, default acct-test-token, or one issued below):
@@ -465,6 +467,7 @@ function serve() {
         }
         if ((m = path.match(/^\/api\/2\.0\/serving-endpoints\/([^/]+)\/ai-gateway$/)) && method === 'PUT') {
           const e = getEndpoint(decodeURIComponent(m[1]));
+          if (e.pending) throw new ApiError(409, 'RESOURCE_CONFLICT', `Endpoint '${e.name}' is currently being updated.`);
           e.ai_gateway = checkGateway(e, body);
           return send(res, 200, clone(e.ai_gateway));
         }
