@@ -5,8 +5,9 @@
 //! - Account APIs: `DATABRICKS_ACCOUNT_TOKEN` when set, else a Databricks OAuth sign-in at the
 //!   account console: gw's PKCE engine with another descriptor (public client
 //!   `databricks-cli`, scopes `all-apis offline_access`, redirect `http://localhost:8020`,
-//!   trying 8021–8040 when busy). The account console publishes no discovery document; its
-//!   endpoints are `<account host>/oidc/accounts/<id>/v1/authorize` and `…/v1/token`.
+//!   trying 8021–8040 when busy), cached and refreshed by [`crate::account_session`]. The
+//!   account console publishes no discovery document; its endpoints are
+//!   `<account host>/oidc/accounts/<id>/v1/authorize` and `…/v1/token`.
 //!
 //! Tokens are [`Secret`]s from here on; none is ever printed, and none comes from argv.
 
@@ -14,9 +15,6 @@ use clap::ValueEnum as _;
 use gw::cli::StoreChoice;
 use gw::config::{IdpKind, IdpSettings, Ports, Redirect};
 use gw::error::UserError;
-use gw::http::Http;
-use gw::idp::browser::OpenUrl;
-use gw::idp::browser_login;
 use gw::idp::discovery::ProviderMetadata;
 use gw::secret::Secret;
 use gw::session::{self, Context, Request};
@@ -125,41 +123,6 @@ pub fn account_oauth(account_host: &str, account_id: &str) -> (IdpSettings, Prov
         authorization_response_iss_parameter_supported: false,
     };
     (idp, meta)
-}
-
-/// The account token.
-///
-/// 1. `DATABRICKS_ACCOUNT_TOKEN` → it.
-/// 2. Else sign in at the account console in the browser (not cached: account set-up is rare,
-///    and an account admin's token is better not kept).
-pub async fn account_token(
-    http: &Http,
-    account_host: &str,
-    account_id: &str,
-    opener: &dyn OpenUrl,
-) -> anyhow::Result<Secret> {
-    if let Some(t) = env_token(DATABRICKS_ACCOUNT_TOKEN) {
-        return Ok(t);
-    }
-    let (idp, meta) = account_oauth(account_host, account_id);
-    eprintln!("Signing in at the account console `{account_host}` as an account admin.");
-    let done = browser_login::login(http, &idp, &meta, opener, session::login_timeout())
-        .await
-        .map_err(|e| {
-            UserError::failure(
-                format!("the account console sign-in failed: {e}"),
-                format!(
-                    "check `--account-host` and `--account-id`, or set `{DATABRICKS_ACCOUNT_TOKEN}` to an account admin's token"
-                ),
-            )
-        })?;
-    done.answer.body.access_token.ok_or_else(|| {
-        UserError::failure(
-            "the account console returned no access token",
-            format!("try again, or set `{DATABRICKS_ACCOUNT_TOKEN}`"),
-        )
-        .into()
-    })
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! endpoint, its AI Gateway, who may query it, and the federation policy that trusts the
 //! company IdP. A library so that the tests can drive each command in-process.
 
+pub mod account_session;
 pub mod auth;
 pub mod cli;
 pub mod commands;

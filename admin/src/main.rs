@@ -10,7 +10,6 @@ use clap::Parser;
 use gw::error::UserError;
 use gw::http::Http;
 use gw::idp::browser::SystemBrowser;
-use gw_admin::auth;
 use gw_admin::cli::{Cli, Command};
 use gw_admin::commands::configure_gateway::{self, GatewayChanges};
 use gw_admin::commands::grant::{self, PermissionLevel};
@@ -21,6 +20,7 @@ use gw_admin::databricks::federation_policy::PolicyOwner;
 use gw_admin::databricks::{Api, DatabricksClient};
 use gw_admin::hosts::{self, GwSetup};
 use gw_admin::output::Output;
+use gw_admin::{account_session, auth};
 
 /// Milliseconds between readiness polls (tests make it short).
 const GW_ADMIN_POLL_MS: &str = "GW_ADMIN_POLL_MS";
@@ -327,7 +327,16 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 let token = if dry {
                     None
                 } else {
-                    Some(auth::account_token(&http, host, id, &SystemBrowser).await?)
+                    Some(
+                        account_session::account_token(
+                            &http,
+                            &setup.paths,
+                            host,
+                            id,
+                            &SystemBrowser,
+                        )
+                        .await?,
+                    )
                 };
                 Some(client(host, token, Api::Account))
             }

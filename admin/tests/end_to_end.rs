@@ -27,8 +27,13 @@ struct Fake {
 
 impl Fake {
     fn start() -> Fake {
+        Fake::start_with(&[])
+    }
+
+    fn start_with(env: &[(&str, &str)]) -> Fake {
         let mut child = Command::new("node")
             .arg(fake_script())
+            .envs(env.iter().copied())
             .env("FAKE_WS_TOKEN", WS_TOKEN)
             .env("FAKE_ACCOUNT_TOKEN", ACCOUNT_TOKEN)
             .env("FAKE_SEED_POLICIES", "3")
@@ -337,6 +342,68 @@ fn without_an_account_token_the_account_console_sign_in_uses_pkce() {
     let stats = fake.stats();
     assert_eq!(stats["oauth_tokens"], 1, "{stats}");
     assert!(!stdout.contains("acct-oauth-") && !stderr.contains("acct-oauth-"));
+}
+
+/// The account sign-in is kept in gw's store: a second run signs in nowhere, and a run after
+/// the token expired refreshes it silently (no browser), the refresh token rotating.
+#[test]
+fn the_account_sign_in_is_cached_and_refreshed_silently() {
+    let fake = Fake::start_with(&[("FAKE_ACCOUNT_TOKEN_TTL", "2")]);
+    let admin = Admin::new(&fake);
+    let show = |browser: &str| {
+        admin
+            .command(&["show", "--account-id", ACCOUNT, "--json"])
+            .env("DATABRICKS_TOKEN", WS_TOKEN)
+            .env("GW_TOKEN_STORE", "file")
+            .env("BROWSER", browser)
+            .env("GW_LOGIN_TIMEOUT", "20")
+            .output()
+            .unwrap()
+    };
+    let browser = format!("node {} --browse", fake_script().display());
+    let first = show(&browser);
+    ok(&first);
+    assert_eq!(fake.stats()["oauth_tokens"], 1);
+
+    // At once: the cached token (a failing browser proves no sign-in is attempted).
+    let second = show("false");
+    ok(&second);
+    let stats = fake.stats();
+    assert_eq!(
+        (
+            stats["oauth_tokens"].as_u64(),
+            stats["oauth_refreshes"].as_u64()
+        ),
+        (Some(1), Some(0)),
+        "{stats}"
+    );
+
+    // Once it has expired: a silent refresh, twice in a row (so the rotated refresh token
+    // was the one saved).
+    for n in 1..=2 {
+        std::thread::sleep(std::time::Duration::from_millis(2100));
+        let out = show("false");
+        ok(&out);
+        let stats = fake.stats();
+        assert_eq!(stats["oauth_tokens"], 1, "{stats}");
+        assert_eq!(stats["oauth_refreshes"], n, "{stats}");
+    }
+
+    // Nothing the store holds is printed, and the record is private.
+    let dir = admin.home.path().join("state/gw/tokens");
+    let files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.starts_with("account-") && n.ends_with(".json"))
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    let record = std::fs::read_to_string(dir.join(&files[0])).unwrap();
+    assert!(record.contains("acct-refresh-"));
+    for out in [&first, &second] {
+        for stream in [text(&out.stdout), text(&out.stderr)] {
+            assert!(!stream.contains("acct-refresh-") && !stream.contains("acct-oauth-"));
+        }
+    }
 }
 
 #[test]
