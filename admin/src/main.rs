@@ -359,6 +359,17 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 setup_federation::run(acct, f).await
             }
             Task::Show { name, account_id } => {
+                let ai_gateway_profile = setup
+                    .profile(profile)
+                    .ok()
+                    .filter(|p| p.gateway == gw::config::Gateway::AiGateway)
+                    .map(|p| p.name.clone());
+                if let Some(p) = ai_gateway_profile {
+                    eprintln!(
+                        "note: profile `{p}` sends Claude Code to `<host>/ai-gateway/`, which Unity AI Gateway governs; \
+                         the serving-endpoint settings shown here do not apply to that traffic"
+                    );
+                }
                 let acct = acct.as_ref().zip(account_id.as_deref());
                 show::run(ws(), acct, name.as_deref()).await
             }

@@ -258,6 +258,21 @@ fn the_admin_sequence_twice_changes_everything_once_and_nothing_the_second_time(
         .unwrap();
     assert!(acl.iter().any(|a| a["group_name"] == "developers"
         && a["all_permissions"][0]["permission_level"] == "CAN_QUERY"));
+    // Which route these settings govern, said in both forms.
+    assert_eq!(
+        shown["governs"]["route"],
+        format!("{}/serving-endpoints/", fake.url)
+    );
+    assert_eq!(
+        shown["governs"]["not_governed"],
+        format!("{}/ai-gateway/", fake.url)
+    );
+    assert!(
+        first[4].contains(&format!("govern `{}/serving-endpoints/…`", fake.url))
+            && first[4].contains("Unity AI Gateway"),
+        "{}",
+        first[4]
+    );
     let policies = shown["federation_policies"].as_array().unwrap();
     assert_eq!(policies.len(), 4);
     let ours = &policies[3]["oidc_policy"];
