@@ -19,3 +19,4 @@ pub mod secret;
 pub mod session;
 pub mod time;
 pub mod token_store;
+pub mod usage;
