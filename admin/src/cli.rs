@@ -117,6 +117,86 @@ pub enum Command {
 
     /// Show what exists now: endpoints, AI Gateway, permissions, federation policies
     Show(ShowArgs),
+
+    /// What a fleet file would change, per workspace and resource (reads only)
+    ///
+    /// Reads every workspace the file names (and the account) and prints, per workspace and
+    /// resource, what `apply` would create (+) or change (~); `--json` for review tools (save it
+    /// and pass it to `apply --plan`). Sends no write. Exit 1 when a workspace could not be read.
+    Plan(PlanArgs),
+
+    /// Carry out a fleet file: every workspace, idempotent, each reported on its own
+    ///
+    /// Plans each workspace again right before writing it, then creates or updates its
+    /// endpoints, AI Gateway settings and grants (and the account's federation policies). One
+    /// failing workspace does not stop the others. With `--plan PLAN.json` (from `plan --json`),
+    /// a workspace whose fresh plan holds a change the reviewed plan did not is left alone and
+    /// the new changes are listed.
+    Apply(ApplyArgs),
+
+    /// The fleet file's desired state as Databricks Terraform provider resources (HCL on stdout)
+    Export(ExportArgs),
+
+    /// Usage from the system tables: requests and tokens per user, group or endpoint
+    ///
+    /// Runs a query on a SQL warehouse (the SQL Statement Execution API) over
+    /// system.serving.endpoint_usage joined with system.serving.served_entities. The caller needs
+    /// SELECT on those tables (account admins have it) and CAN_USE on the warehouse.
+    Usage(UsageArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// The fleet file
+    #[arg(short = 'f', long = "file", value_name = "FLEET.toml")]
+    pub file: PathBuf,
+
+    /// Workspaces read at the same time
+    #[arg(long, default_value_t = 4, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=32))]
+    pub parallel: u16,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// The fleet file
+    #[arg(short = 'f', long = "file", value_name = "FLEET.toml")]
+    pub file: PathBuf,
+
+    /// The reviewed plan (`gw-admin plan -f FLEET.toml --json > PLAN.json`): only its changes
+    /// are made
+    #[arg(long = "plan", value_name = "PLAN.json")]
+    pub plan: Option<PathBuf>,
+
+    /// Workspaces written at the same time
+    #[arg(long, default_value_t = 4, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=32))]
+    pub parallel: u16,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The fleet file
+    #[arg(short = 'f', long = "file", value_name = "FLEET.toml")]
+    pub file: PathBuf,
+
+    /// Terraform (HCL for the databricks/databricks provider); the only format so far
+    #[arg(long, required = true)]
+    pub terraform: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct UsageArgs {
+    /// Rows per user, per group (members' usage added up; a user in two groups counts in both),
+    /// or per serving endpoint
+    #[arg(long, value_enum, default_value_t = gw::usage::By::User, value_name = "BY")]
+    pub by: gw::usage::By,
+
+    /// How far back, e.g. 24h, 7d, 30d
+    #[arg(long, default_value = "7d", value_name = "DURATION")]
+    pub since: gw::usage::Since,
+
+    /// The SQL warehouse to run the query on [default: the profile's `warehouse_id`]
+    #[arg(long, value_name = "ID")]
+    pub warehouse_id: Option<String>,
 }
 
 #[derive(Debug, Args)]

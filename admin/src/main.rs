@@ -15,7 +15,7 @@ use gw_admin::commands::configure_gateway::{self, GatewayChanges};
 use gw_admin::commands::grant::{self, PermissionLevel};
 use gw_admin::commands::setup_endpoint::{self, Model, SetupEndpoint, WaitPolicy};
 use gw_admin::commands::setup_federation::{self, Federation};
-use gw_admin::commands::{Outcome, show};
+use gw_admin::commands::{Outcome, show, usage};
 use gw_admin::databricks::federation_policy::PolicyOwner;
 use gw_admin::databricks::{Api, DatabricksClient};
 use gw_admin::hosts::{self, GwSetup};
@@ -26,6 +26,8 @@ use gw_admin::{account_session, auth};
 const GW_ADMIN_POLL_MS: &str = "GW_ADMIN_POLL_MS";
 /// Seconds to wait for an endpoint to become ready.
 const GW_ADMIN_WAIT_SECS: &str = "GW_ADMIN_WAIT_SECS";
+
+mod fleet_main;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -58,6 +60,11 @@ enum Task {
     Show {
         name: Option<String>,
         account_id: Option<String>,
+    },
+    Usage {
+        by: gw::usage::By,
+        since: gw::usage::Since,
+        warehouse_id: Option<String>,
     },
 }
 
@@ -198,6 +205,23 @@ fn resolve(command: Command) -> Result<Task, UserError> {
                 policy_id: a.policy_id,
             })
         }
+        Command::Usage(a) => {
+            if let Some(w) = &a.warehouse_id {
+                check_ident(
+                    w,
+                    format!("`--warehouse-id {w}` is not a SQL warehouse id"),
+                    "copy it from SQL Warehouses → the warehouse → Overview",
+                )?;
+            }
+            Task::Usage {
+                by: a.by,
+                since: a.since,
+                warehouse_id: a.warehouse_id,
+            }
+        }
+        Command::Plan(_) | Command::Apply(_) | Command::Export(_) => {
+            unreachable!("fleet commands are run by run_fleet")
+        }
         Command::Show(a) => {
             if let Some(n) = &a.name {
                 check_endpoint_name(n)?;
@@ -256,6 +280,12 @@ fn wait_policy() -> WaitPolicy {
 }
 
 fn run(cli: Cli) -> anyhow::Result<u8> {
+    if matches!(
+        cli.command,
+        Command::Plan(_) | Command::Apply(_) | Command::Export(_)
+    ) {
+        return fleet_main::run(cli);
+    }
     let task = resolve(cli.command)?;
     let setup = GwSetup::load(cli.config.as_deref())?;
     let profile = cli.profile.as_deref();
@@ -357,6 +387,28 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                     .as_ref()
                     .expect("setup-federation has an account client");
                 setup_federation::run(acct, f).await
+            }
+            Task::Usage {
+                by,
+                since,
+                warehouse_id,
+            } => {
+                let warehouse = match warehouse_id.clone().or_else(|| {
+                    setup
+                        .profile(profile)
+                        .ok()
+                        .and_then(|p| p.warehouse_id.clone())
+                }) {
+                    Some(w) => w,
+                    None => {
+                        return Err(UserError::config(
+                            "no SQL warehouse to run the usage query on",
+                            "pass `--warehouse-id ID`, or set `warehouse_id` in the gw profile",
+                        )
+                        .into());
+                    }
+                };
+                usage::run(ws(), &warehouse, *by, *since).await
             }
             Task::Show { name, account_id } => {
                 let ai_gateway_profile = setup

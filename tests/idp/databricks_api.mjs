@@ -40,6 +40,7 @@
 //   POST   /oidc/accounts/{a}/v1/token                 authorization_code + code_verifier, or
 //                                                      refresh_token (rotated: each works once);
 //                                                      access tokens live $FAKE_ACCOUNT_TOKEN_TTL s
+// SQL Statement Execution API and SCIM lists: see sql_api.mjs (statements are not writes).
 // Test routes (not counted):
 //   GET  /__stats   {"requests":n,"writes":n,"by_route":{...},"oauth_tokens":n,"oauth_refreshes":n}
 //   POST /__seed_policy?account=A&policy_id=ID  body: oidc_policy  (an unrelated policy)
@@ -49,6 +50,7 @@
 
 import http from 'node:http';
 import crypto from 'node:crypto';
+import { createSqlApi } from './sql_api.mjs';
 
 if (process.argv[2] === '--browse') {
   await browse(process.argv[3]);
@@ -91,6 +93,8 @@ function serve() {
   const refreshTokens = new Map(); // refresh token -> account
   const ACCOUNT_TOKEN_TTL = Number(process.env.FAKE_ACCOUNT_TOKEN_TTL || 3600);
   const stats = { requests: 0, writes: 0, by_route: {}, oauth_tokens: 0, oauth_refreshes: 0 };
+  // The workspace token is the admin's (usage queries run as them).
+  const sqlApi = createSqlApi({ userOf: () => 'admin@example.com' });
 
   class ApiError extends Error {
     constructor(status, code, message) {
@@ -469,8 +473,10 @@ function serve() {
         }
         const route = `${method} ${path.replace(/\/[0-9a-f]{32}(?=\/|$)/, '/{id}')}`;
         stats.by_route[route] = (stats.by_route[route] || 0) + 1;
-        if (method !== 'GET') stats.writes += 1;
+        if (method !== 'GET' && !path.startsWith('/api/2.0/sql/')) stats.writes += 1;
 
+        const sql = sqlApi.handle(method, path, body, presented);
+        if (sql) return send(res, sql[0], sql[1]);
         if (path === '/api/2.0/serving-endpoints') {
           if (method === 'GET') return send(res, 200, { endpoints: [...endpoints.values()].map(view) });
           if (method === 'POST') return send(res, 200, createEndpoint(body));
