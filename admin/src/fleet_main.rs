@@ -19,7 +19,7 @@ use gw_admin::output::Output;
 
 enum Kind {
     Plan,
-    Apply { reviewed: Option<Report> },
+    Apply { reviewed: Option<Box<Report>> },
     Export,
 }
 
@@ -29,7 +29,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Apply(a) => {
             let reviewed = match &a.plan {
                 None => None,
-                Some(p) => Some(read_plan(p)?),
+                Some(p) => Some(Box::new(read_plan(p)?)),
             };
             (a.file.clone(), a.parallel, Kind::Apply { reviewed })
         }
@@ -109,7 +109,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
                     workspaces,
                     parallel.into(),
                     &wait,
-                    reviewed.as_ref(),
+                    reviewed.as_deref(),
                 )
                 .await
             }

@@ -674,13 +674,7 @@ fn plan_reads_only_apply_writes_once_and_a_dead_workspace_fails_alone() {
     // A plan that no longer matches: someone changed the gateway since the review.
     let reviewed = run(&["--json", "plan", "-f", f]);
     std::fs::write(&saved, &reviewed.stdout).unwrap();
-    let changed = fleet_file(
-        &admin,
-        &dead.replace("\"standard\"\ntoken_env", "\"standard\"\ntoken_env"),
-    )
-    .to_str()
-    .unwrap()
-    .to_owned();
+    let changed = fleet_file(&admin, dead).to_str().unwrap().to_owned();
     std::fs::write(
         &changed,
         std::fs::read_to_string(&changed)

@@ -368,14 +368,12 @@ fn render_items(items: &[Item], indent: usize, out: &mut String) {
             }
             let mut run_start = i;
             while run_start < j {
-                let mut run_end = run_start;
-                while run_end < j {
-                    let Item::Attr(_, v) = &items[run_end] else {
-                        break;
-                    };
-                    run_end += 1;
-                    if matches!(v, Value::Object(_)) {
-                        break;
+                // A multi-line object stands alone; single-line attributes align together.
+                let is_object = |x: &Item| matches!(x, Item::Attr(_, Value::Object(_)));
+                let mut run_end = run_start + 1;
+                if !is_object(&items[run_start]) {
+                    while run_end < j && !is_object(&items[run_end]) {
+                        run_end += 1;
                     }
                 }
                 let w = items[run_start..run_end]
@@ -399,9 +397,7 @@ fn render_items(items: &[Item], indent: usize, out: &mut String) {
         match &items[i] {
             Item::Comment(c) => out.push_str(&format!("{pad}# {c}\n")),
             Item::Block { kind, labels, body } => {
-                if i > 0 && indent == 0 {
-                    out.push('\n');
-                } else if i > 0 && matches!(items[i - 1], Item::Attr(..)) {
+                if i > 0 && (indent == 0 || matches!(items[i - 1], Item::Attr(..))) {
                     out.push('\n');
                 }
                 let labels: String = labels.iter().map(|l| format!(" {}", quote(l))).collect();

@@ -518,7 +518,7 @@ fn stale(
     t: &Target<'_>,
     changes: Vec<Change>,
     reviewed: Option<Option<&TargetReport>>,
-) -> Result<Vec<Change>, TargetReport> {
+) -> Result<Vec<Change>, Box<TargetReport>> {
     let Some(prior) = reviewed else {
         return Ok(changes);
     };
@@ -539,7 +539,7 @@ fn stale(
     r.hint = Some(
         "review the plan again (`gw-admin plan -f FLEET.toml --json > plan.json`), then apply that one".into(),
     );
-    Err(r)
+    Err(Box::new(r))
 }
 
 async fn apply_account(
@@ -554,7 +554,7 @@ async fn apply_account(
     };
     let changes = match stale(t, changes, reviewed) {
         Ok(c) => c,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let mut done = Vec::new();
     for (f, c) in spec.policies.iter().zip(&changes) {
@@ -589,7 +589,7 @@ async fn apply_workspace(
     };
     let changes = match stale(t, changes, reviewed) {
         Ok(c) => c,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let mut done = Vec::new();
     let result = apply_changes(t, ws, spec, &changes, wait, &mut done).await;
