@@ -309,18 +309,12 @@ mod tests {
         );
         // Azure AD B2C's policy and Entra's `appid` ride in queries: accepted, and kept.
         let b2c = parse_metadata(
-            &doc(
-                "https://idp",
-                "https://idp/oauth2/v2.0/token?p=B2C_1_signin",
-            ),
+            &doc("https://idp", "https://idp/oauth2/v2.0/token?p=B2C_1_signin"),
             &idp,
             "u",
         )
         .unwrap();
-        assert_eq!(
-            b2c.token_endpoint,
-            "https://idp/oauth2/v2.0/token?p=B2C_1_signin"
-        );
+        assert_eq!(b2c.token_endpoint, "https://idp/oauth2/v2.0/token?p=B2C_1_signin");
         assert!(
             parse_metadata(&doc("https://idp", "https://idp/token#frag"), &idp, "u").is_err(),
             "a fragment is still refused"
