@@ -9,21 +9,24 @@
 use std::time::Duration;
 
 pub use crate::config::{
-    Config, ENTRA_AUTHORITY, Profile, checked_url, databricks_cli, entra_issuer,
+    Config, ENTRA_AUTHORITY, Gateway, Profile, checked_url, databricks_cli, entra_issuer,
 };
 pub use crate::env_vars;
 pub use crate::error::{Report, UserError, exit, report};
 pub use crate::http::{Http, HttpError, Response};
-pub use crate::paths::Paths;
+pub use crate::paths::{Owners, Paths, read_trusted};
 pub use crate::secret::Secret;
 pub use crate::time::now_unix;
 pub use crate::token_store::StoreChoice;
+pub use crate::usage;
 
-use crate::config::{IdpKind, IdpSettings, Proof};
+pub use crate::session::client::{
+    OAuthClient, RefreshError, Tokens, databricks_account_client, refresh,
+};
+
 use crate::exchange::DatabricksToken;
 use crate::idp::browser::SystemBrowser;
-use crate::idp::discovery::ProviderMetadata;
-use crate::session::{self, Context, Request};
+use crate::session::{self, Context, Request, client};
 use crate::time::MinTtl;
 use crate::token_store::{self, KeyLock, StoredTokens};
 
@@ -96,122 +99,37 @@ pub fn seed_session(
     Ok(())
 }
 
-/// An OAuth public client whose endpoints are known (no discovery document), signed in to with
-/// gw's PKCE engine: the loopback listener, the one-shot browser link, `state` and PKCE.
-#[derive(Debug, Clone)]
-pub struct OAuthClient {
-    pub client_id: String,
-    pub scopes: Vec<String>,
-    /// The authorization server's issuer (for RFC 9207 `iss` when it sends one).
-    pub issuer: String,
-    pub authorization_endpoint: String,
-    pub token_endpoint: String,
-}
-
-/// What a sign-in or a refresh brought.
-#[derive(Debug)]
-pub struct Tokens {
-    pub access_token: Secret,
-    pub refresh_token: Option<Secret>,
-    /// Seconds, capped at a day.
-    pub lifetime: u64,
-}
-
-/// The account console of a Databricks account: the Databricks CLI's public client, with the
-/// endpoints `<account host>/oidc/accounts/<id>/v1/authorize` and `…/v1/token` (it publishes
-/// no discovery document).
-pub fn databricks_account_client(account_host: &str, account_id: &str) -> OAuthClient {
-    let base = match url::Url::parse(account_host) {
-        Ok(mut u) if !u.cannot_be_a_base() => {
-            u.path_segments_mut()
-                .expect("a base URL")
-                .pop_if_empty()
-                .extend(["oidc", "accounts", account_id]);
-            u.to_string()
-        }
-        _ => format!(
-            "{}/oidc/accounts/{account_id}",
-            account_host.trim_end_matches('/')
-        ),
-    };
-    OAuthClient {
-        client_id: databricks_cli::CLIENT_ID.to_owned(),
-        scopes: databricks_cli::scopes(),
-        issuer: base.clone(),
-        authorization_endpoint: format!("{base}/v1/authorize"),
-        token_endpoint: format!("{base}/v1/token"),
-    }
-}
-
-impl OAuthClient {
-    fn descriptor(&self) -> (IdpSettings, ProviderMetadata) {
-        let idp = IdpSettings {
-            kind: IdpKind::Databricks,
-            proof: Proof::WorkspaceToken,
-            issuer: self.issuer.clone(),
-            discovery_url: String::new(),
-            client_id: self.client_id.clone(),
-            scopes: self.scopes.clone(),
-            redirect: databricks_cli::redirect(),
-        };
-        let meta = ProviderMetadata {
-            issuer: self.issuer.clone(),
-            authorization_endpoint: self.authorization_endpoint.clone(),
-            token_endpoint: self.token_endpoint.clone(),
-            jwks_uri: None,
-            device_authorization_endpoint: None,
-            authorization_response_iss_parameter_supported: false,
-        };
-        (idp, meta)
-    }
-}
-
-/// Sign in at `client` in the browser (`$BROWSER`, else the platform opener), within the
-/// sign-in timeout (`GW_LOGIN_TIMEOUT`). The error reads as gw's would.
-pub async fn sign_in(http: &Http, client: &OAuthClient) -> anyhow::Result<Tokens> {
-    let (idp, meta) = client.descriptor();
-    let done = crate::idp::browser_login::login(
-        http,
-        &idp,
-        &meta,
-        &SystemBrowser,
-        session::login_timeout(),
-    )
-    .await
-    .map_err(|e| UserError::failure(format!("the sign-in failed: {e}"), "try again"))?;
-    tokens(done.answer.body)
-}
-
-/// Refresh at `client` with `refresh_token` (a rotated refresh token comes back in the answer).
-pub async fn refresh(
+/// An access token of `client`'s session kept in `store` (keyed by the client's endpoints, id
+/// and scopes): cached, refreshed silently, or — only when it must be — a browser sign-in
+/// (`$BROWSER`, else the platform opener) within `GW_LOGIN_TIMEOUT`. `label` names the place
+/// in the messages shown ("the account console `https://…`").
+pub async fn client_token(
     http: &Http,
     client: &OAuthClient,
-    refresh_token: &Secret,
-) -> anyhow::Result<Tokens> {
-    let scope = client.scopes.join(" ");
-    let answer = crate::token_endpoint::post::<crate::token_endpoint::TokenResponse>(
-        http,
-        &client.token_endpoint,
-        &[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", refresh_token.expose()),
-            ("client_id", &client.client_id),
-            ("scope", &scope),
-        ],
-    )
-    .await
-    .map_err(|e| UserError::failure(format!("the refresh failed: {e}"), "sign in again"))?;
-    tokens(answer.body)
+    paths: &Paths,
+    store: StoreChoice,
+    label: &str,
+) -> anyhow::Result<Secret> {
+    let opened = token_store::open(store, paths).map_err(|e| {
+        UserError::failure(
+            e.to_string(),
+            format!(
+                "set `{}=file`, or unlock the keyring",
+                env_vars::GW_TOKEN_STORE
+            ),
+        )
+    })?;
+    let place = client::Place {
+        store: opened.store.as_ref(),
+        paths,
+        opener: &SystemBrowser,
+        login_timeout: session::login_timeout(),
+        label,
+    };
+    client::token(http, client, &place).await
 }
 
-fn tokens(body: crate::token_endpoint::TokenResponse) -> anyhow::Result<Tokens> {
-    let access_token = body
-        .access_token
-        .filter(|t| !t.expose().trim().is_empty())
-        .ok_or_else(|| UserError::failure("no access token came back", "try again"))?;
-    Ok(Tokens {
-        access_token,
-        refresh_token: body.refresh_token,
-        lifetime: crate::exchange::lifetime(body.expires_in),
-    })
+/// Sign in at `client` in the browser, once, keeping nothing.
+pub async fn sign_in(http: &Http, client: &OAuthClient) -> anyhow::Result<Tokens> {
+    client::sign_in(http, client, &SystemBrowser, session::login_timeout()).await
 }

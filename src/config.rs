@@ -40,6 +40,7 @@ struct RawProfile {
     gemini_model: Option<String>,
     opencode_model: Option<String>,
     service_principal_client_id: Option<String>,
+    warehouse_id: Option<String>,
     idp: RawIdp,
 }
 
@@ -121,6 +122,8 @@ pub struct Profile {
     /// The model OpenCode sends (`opencode_model`, else `model`).
     pub opencode_model: Option<String>,
     pub service_principal_client_id: Option<String>,
+    /// The SQL warehouse usage queries run on (`warehouse_id`).
+    pub warehouse_id: Option<String>,
     pub idp: IdpSettings,
 }
 
@@ -395,6 +398,17 @@ fn resolve_profile(name: &str, p: RawProfile) -> Result<Profile, KeyError> {
             check_model_name(v).map_err(|why| (key, why))?;
         }
     }
+    if let Some(w) = &p.warehouse_id
+        && (w.is_empty()
+            || !w
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+    {
+        return Err((
+            "warehouse_id",
+            format!("`{w}` is not a SQL warehouse id (letters, digits, `-`, `_`)"),
+        ));
+    }
     let opencode_model = p.opencode_model.or(m_raw);
     Ok(Profile {
         name: name.to_owned(),
@@ -405,6 +419,7 @@ fn resolve_profile(name: &str, p: RawProfile) -> Result<Profile, KeyError> {
         gemini_model: p.gemini_model,
         opencode_model,
         service_principal_client_id: p.service_principal_client_id,
+        warehouse_id: p.warehouse_id,
         idp,
     })
 }

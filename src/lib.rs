@@ -45,3 +45,4 @@ pub mod time;
 pub mod token_endpoint;
 #[doc(hidden)]
 pub mod token_store;
+pub mod usage;

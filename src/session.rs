@@ -21,6 +21,7 @@
 //! `min_ttl` is capped at half a token's lifetime ([`MinTtl`]) so short-lived tokens are not
 //! refreshed on every call.
 
+pub mod client;
 pub mod decide;
 mod error;
 

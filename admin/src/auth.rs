@@ -5,7 +5,8 @@
 //! - Account APIs: `DATABRICKS_ACCOUNT_TOKEN` when set, else a Databricks OAuth sign-in at the
 //!   account console: gw's PKCE engine with another descriptor (public client
 //!   `databricks-cli`, scopes `all-apis offline_access`, redirect `http://localhost:8020`,
-//!   trying 8021–8040 when busy). The account console publishes no discovery document; its
+//!   trying 8021–8040 when busy), kept in gw's token store and refreshed silently. The
+//!   account console publishes no discovery document; its
 //!   endpoints are `<account host>/oidc/accounts/<id>/v1/authorize` and `…/v1/token`.
 //!
 //! Tokens are [`Secret`]s from here on; none is ever printed, and none comes from argv.
@@ -64,11 +65,13 @@ pub fn workspace_token(
 
 /// The account token.
 ///
-/// 1. `DATABRICKS_ACCOUNT_TOKEN` → it.
-/// 2. Else sign in at the account console in the browser (not cached: account set-up is rare,
-///    and an account admin's token is better not kept).
+/// 1. `DATABRICKS_ACCOUNT_TOKEN` → it; nothing is read or kept.
+/// 2. Else the account console session, kept in gw's token store (keyed by the console, the
+///    account and the client) and refreshed silently: a browser sign-in only when there is no
+///    saved one or its refresh token is refused.
 pub async fn account_token(
     http: &Http,
+    paths: &api::Paths,
     account_host: &str,
     account_id: &str,
 ) -> anyhow::Result<Secret> {
@@ -76,16 +79,18 @@ pub async fn account_token(
         return Ok(t);
     }
     let client = api::databricks_account_client(account_host, account_id);
-    eprintln!("Signing in at the account console `{account_host}` as an account admin.");
-    let tokens = api::sign_in(http, &client).await.map_err(|e| {
-        UserError::failure(
-            format!("the account console sign-in failed: {e:#}"),
-            format!(
-                "check `--account-host` and `--account-id`, or set `{DATABRICKS_ACCOUNT_TOKEN}` to an account admin's token"
-            ),
-        )
-    })?;
-    Ok(tokens.access_token)
+    let label = format!("the account console `{account_host}` (account {account_id})");
+    api::client_token(http, &client, paths, api::store_from_env(), &label)
+        .await
+        .map_err(|e| {
+            UserError::failure(
+                format!("no account token: {e:#}"),
+                format!(
+                    "check `--account-host` and `--account-id`, or set `{DATABRICKS_ACCOUNT_TOKEN}` to an account admin's token"
+                ),
+            )
+            .into()
+        })
 }
 
 #[cfg(test)]

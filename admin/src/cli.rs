@@ -43,9 +43,10 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "URL")]
     pub host: Option<String>,
 
-    /// Account console URL, for federation policies [default: from the workspace's cloud:
-    /// https://accounts.azuredatabricks.net, https://accounts.gcp.databricks.com, else
-    /// https://accounts.cloud.databricks.com]
+    /// Account console URL, for federation policies [default: `https://accounts` + the
+    /// workspace's DNS zone, as the Databricks SDKs build it: accounts.azuredatabricks.net,
+    /// accounts.databricks.azure.us, accounts.databricks.azure.cn, accounts.gcp.databricks.com,
+    /// accounts.cloud.databricks.us, else accounts.cloud.databricks.com]
     #[arg(long, global = true, value_name = "URL")]
     pub account_host: Option<String>,
 
@@ -116,6 +117,86 @@ pub enum Command {
 
     /// Show what exists now: endpoints, AI Gateway, permissions, federation policies
     Show(ShowArgs),
+
+    /// What a fleet file would change, per workspace and resource (reads only)
+    ///
+    /// Reads every workspace the file names (and the account) and prints, per workspace and
+    /// resource, what `apply` would create (+) or change (~); `--json` for review tools (save it
+    /// and pass it to `apply --plan`). Sends no write. Exit 1 when a workspace could not be read.
+    Plan(PlanArgs),
+
+    /// Carry out a fleet file: every workspace, idempotent, each reported on its own
+    ///
+    /// Plans each workspace again right before writing it, then creates or updates its
+    /// endpoints, AI Gateway settings and grants (and the account's federation policies). One
+    /// failing workspace does not stop the others. With `--plan PLAN.json` (from `plan --json`),
+    /// a workspace whose fresh plan holds a change the reviewed plan did not is left alone and
+    /// the new changes are listed.
+    Apply(ApplyArgs),
+
+    /// The fleet file's desired state as Databricks Terraform provider resources (HCL on stdout)
+    Export(ExportArgs),
+
+    /// Usage from the system tables: requests and tokens per user, group or endpoint
+    ///
+    /// Runs a query on a SQL warehouse (the SQL Statement Execution API) over
+    /// system.serving.endpoint_usage joined with system.serving.served_entities. The caller needs
+    /// SELECT on those tables (account admins have it) and CAN_USE on the warehouse.
+    Usage(UsageArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// The fleet file
+    #[arg(short = 'f', long = "file", value_name = "FLEET.toml")]
+    pub file: PathBuf,
+
+    /// Workspaces read at the same time
+    #[arg(long, default_value_t = 4, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=32))]
+    pub parallel: u16,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// The fleet file
+    #[arg(short = 'f', long = "file", value_name = "FLEET.toml")]
+    pub file: PathBuf,
+
+    /// The reviewed plan (`gw-admin plan -f FLEET.toml --json > PLAN.json`): only its changes
+    /// are made
+    #[arg(long = "plan", value_name = "PLAN.json")]
+    pub plan: Option<PathBuf>,
+
+    /// Workspaces written at the same time
+    #[arg(long, default_value_t = 4, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=32))]
+    pub parallel: u16,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The fleet file
+    #[arg(short = 'f', long = "file", value_name = "FLEET.toml")]
+    pub file: PathBuf,
+
+    /// Terraform (HCL for the databricks/databricks provider); the only format so far
+    #[arg(long, required = true)]
+    pub terraform: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct UsageArgs {
+    /// Rows per user, per group (members' usage added up; a user in two groups counts in both),
+    /// or per serving endpoint
+    #[arg(long, value_enum, default_value_t = gw::api::usage::By::User, value_name = "BY")]
+    pub by: gw::api::usage::By,
+
+    /// How far back, e.g. 24h, 7d, 30d
+    #[arg(long, default_value = "7d", value_name = "DURATION")]
+    pub since: gw::api::usage::Since,
+
+    /// The SQL warehouse to run the query on [default: the profile's `warehouse_id`]
+    #[arg(long, value_name = "ID")]
+    pub warehouse_id: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -153,12 +234,14 @@ pub struct ConfigureGatewayArgs {
     #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     pub usage_tracking: Option<bool>,
 
-    /// A rate limit: CALLS/minute for the whole endpoint, `:user` for each user, `:group=G`
-    /// for a group's members together. Repeat for several; the list given replaces the
-    /// current one; `none` removes every limit
+    /// A rate limit: N calls (or `:tokens`, N tokens) per minute for the whole endpoint;
+    /// `:user` for each user, `:group=G` for a group's members together,
+    /// `:service_principal=SP` for one service principal (its application id). E.g.
+    /// `1000/minute`, `60/minute:user`, `100000/minute:tokens:user`. Repeat for several; the
+    /// list given replaces the current one; `none` removes every limit
     #[arg(
         long = "rate-limit",
-        value_name = "CALLS/minute[:user|:endpoint|:group=G]"
+        value_name = "N/minute[:calls|:tokens][:user|:endpoint|:group=G|:service_principal=SP]"
     )]
     pub rate_limits: Vec<RateLimitArg>,
 

@@ -87,20 +87,40 @@ pub fn workspace_host(
     }
 }
 
-/// The account console for a workspace's cloud (SPEC): Azure and GCP by the workspace's
-/// domain, AWS otherwise.
+/// The DNS zones of Databricks' clouds, as the SDKs list them (databricks-sdk-go
+/// `config/environments.go`): a workspace's account console is `accounts` + its zone.
+const DNS_ZONES: &[&str] = &[
+    ".cloud.databricks.com",
+    ".cloud.databricks.us",
+    ".dev.databricks.com",
+    ".staging.cloud.databricks.com",
+    ".azuredatabricks.net",
+    ".databricks.azure.us",
+    ".databricks.azure.cn",
+    ".dev.azuredatabricks.net",
+    ".staging.azuredatabricks.net",
+    ".gcp.databricks.com",
+    ".dev.gcp.databricks.com",
+    ".staging.gcp.databricks.com",
+];
+
+/// The account console for a workspace's cloud, as the SDKs build it: `https://accounts` +
+/// the workspace's DNS zone (`accounts.azuredatabricks.net`, `accounts.databricks.azure.us`,
+/// `accounts.cloud.databricks.us`, …); a host in no known zone gets the AWS commercial one.
+/// The longest matching zone wins (`.staging.cloud.databricks.com` before
+/// `.cloud.databricks.com`).
 pub fn default_account_host(workspace_host: &str) -> String {
     let host = url::Url::parse(workspace_host)
         .ok()
         .and_then(|u| u.host_str().map(str::to_ascii_lowercase))
         .unwrap_or_default();
-    if host.ends_with(".azuredatabricks.net") {
-        "https://accounts.azuredatabricks.net".into()
-    } else if host.ends_with(".gcp.databricks.com") {
-        "https://accounts.gcp.databricks.com".into()
-    } else {
-        "https://accounts.cloud.databricks.com".into()
-    }
+    let zone = DNS_ZONES
+        .iter()
+        .filter(|z| host.ends_with(**z))
+        .max_by_key(|z| z.len())
+        .copied()
+        .unwrap_or(".cloud.databricks.com");
+    format!("https://accounts{zone}")
 }
 
 #[cfg(test)]
@@ -121,6 +141,35 @@ mod tests {
             default_account_host("https://dbc-1.cloud.databricks.com"),
             "https://accounts.cloud.databricks.com"
         );
+        // Government and sovereign clouds have consoles of their own.
+        for (ws, console) in [
+            (
+                "https://dbc-1.cloud.databricks.us",
+                "https://accounts.cloud.databricks.us",
+            ),
+            (
+                "https://adb-1.2.databricks.azure.us",
+                "https://accounts.databricks.azure.us",
+            ),
+            (
+                "https://adb-1.2.databricks.azure.cn",
+                "https://accounts.databricks.azure.cn",
+            ),
+            (
+                "https://ADB-1.2.AzureDatabricks.NET/",
+                "https://accounts.azuredatabricks.net",
+            ),
+            (
+                "https://dbc-1.staging.cloud.databricks.com",
+                "https://accounts.staging.cloud.databricks.com",
+            ),
+            (
+                "https://workspace.example.com",
+                "https://accounts.cloud.databricks.com",
+            ),
+        ] {
+            assert_eq!(default_account_host(ws), console, "{ws}");
+        }
     }
 
     #[test]

@@ -7,5 +7,6 @@ pub mod cli;
 pub mod commands;
 pub mod databricks;
 pub mod error;
+pub mod fleet;
 pub mod hosts;
 pub mod output;

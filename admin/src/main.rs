@@ -15,7 +15,7 @@ use gw_admin::commands::configure_gateway::{self, GatewayChanges};
 use gw_admin::commands::grant::{self, PermissionLevel};
 use gw_admin::commands::setup_endpoint::{self, Model, SetupEndpoint, WaitPolicy};
 use gw_admin::commands::setup_federation::{self, Federation};
-use gw_admin::commands::{Outcome, show};
+use gw_admin::commands::{Outcome, show, usage};
 use gw_admin::databricks::federation_policy::PolicyOwner;
 use gw_admin::databricks::{Api, DatabricksClient};
 use gw_admin::hosts::{self, GwSetup};
@@ -25,6 +25,8 @@ use gw_admin::output::Output;
 const GW_ADMIN_POLL_MS: &str = "GW_ADMIN_POLL_MS";
 /// Seconds to wait for an endpoint to become ready.
 const GW_ADMIN_WAIT_SECS: &str = "GW_ADMIN_WAIT_SECS";
+
+mod fleet_main;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -57,6 +59,11 @@ enum Task {
     Show {
         name: Option<String>,
         account_id: Option<String>,
+    },
+    Usage {
+        by: gw::api::usage::By,
+        since: gw::api::usage::Since,
+        warehouse_id: Option<String>,
     },
 }
 
@@ -197,6 +204,23 @@ fn resolve(command: Command) -> Result<Task, UserError> {
                 policy_id: a.policy_id,
             })
         }
+        Command::Usage(a) => {
+            if let Some(w) = &a.warehouse_id {
+                check_ident(
+                    w,
+                    format!("`--warehouse-id {w}` is not a SQL warehouse id"),
+                    "copy it from SQL Warehouses → the warehouse → Overview",
+                )?;
+            }
+            Task::Usage {
+                by: a.by,
+                since: a.since,
+                warehouse_id: a.warehouse_id,
+            }
+        }
+        Command::Plan(_) | Command::Apply(_) | Command::Export(_) => {
+            unreachable!("fleet commands are run by run_fleet")
+        }
         Command::Show(a) => {
             if let Some(n) = &a.name {
                 check_endpoint_name(n)?;
@@ -255,6 +279,12 @@ fn wait_policy() -> WaitPolicy {
 }
 
 fn run(cli: Cli) -> anyhow::Result<u8> {
+    if matches!(
+        cli.command,
+        Command::Plan(_) | Command::Apply(_) | Command::Export(_)
+    ) {
+        return fleet_main::run(cli);
+    }
     let task = resolve(cli.command)?;
     let setup = GwSetup::load(cli.config.as_deref())?;
     let profile = cli.profile.as_deref();
@@ -326,7 +356,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 let token = if dry {
                     None
                 } else {
-                    Some(auth::account_token(&http, host, id).await?)
+                    Some(auth::account_token(&http, &setup.paths, host, id).await?)
                 };
                 Some(client(host, token, Api::Account))
             }
@@ -339,7 +369,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         match &task {
             Task::SetupEndpoint(req) => setup_endpoint::run(ws(), req, &wait_policy()).await,
             Task::ConfigureGateway { name, changes } => {
-                configure_gateway::run(ws(), name, changes).await
+                configure_gateway::run_with(ws(), name, changes, &wait_policy()).await
             }
             Task::Grant { name, group, level } => grant::run(ws(), name, group, *level).await,
             Task::SetupFederation(f) => {
@@ -348,7 +378,40 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                     .expect("setup-federation has an account client");
                 setup_federation::run(acct, f).await
             }
+            Task::Usage {
+                by,
+                since,
+                warehouse_id,
+            } => {
+                let warehouse = match warehouse_id.clone().or_else(|| {
+                    setup
+                        .profile(profile)
+                        .ok()
+                        .and_then(|p| p.warehouse_id.clone())
+                }) {
+                    Some(w) => w,
+                    None => {
+                        return Err(UserError::config(
+                            "no SQL warehouse to run the usage query on",
+                            "pass `--warehouse-id ID`, or set `warehouse_id` in the gw profile",
+                        )
+                        .into());
+                    }
+                };
+                usage::run(ws(), &warehouse, *by, *since).await
+            }
             Task::Show { name, account_id } => {
+                let ai_gateway_profile = setup
+                    .profile(profile)
+                    .ok()
+                    .filter(|p| p.gateway == gw::api::Gateway::AiGateway)
+                    .map(|p| p.name.clone());
+                if let Some(p) = ai_gateway_profile {
+                    eprintln!(
+                        "note: profile `{p}` sends Claude Code to `<host>/ai-gateway/`, which Unity AI Gateway governs; \
+                         the serving-endpoint settings shown here do not apply to that traffic"
+                    );
+                }
                 let acct = acct.as_ref().zip(account_id.as_deref());
                 show::run(ws(), acct, name.as_deref()).await
             }

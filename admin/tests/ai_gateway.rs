@@ -264,3 +264,159 @@ async fn a_missing_endpoint_says_to_create_it_first() {
             .contains("gw-admin setup-endpoint --name claude-code")
     );
 }
+
+fn quick_wait() -> gw_admin::commands::setup_endpoint::WaitPolicy {
+    gw_admin::commands::setup_endpoint::WaitPolicy {
+        interval: std::time::Duration::from_millis(5),
+        timeout: std::time::Duration::from_secs(5),
+    }
+}
+
+fn updating(ai_gateway: Value) -> Value {
+    let mut e = with_gateway(ai_gateway);
+    e["state"] = json!({"ready": "READY", "config_update": "IN_PROGRESS"});
+    e
+}
+
+#[tokio::test]
+async fn an_update_in_progress_is_waited_out_and_the_config_read_again_before_the_put() {
+    let server = MockServer::start_async().await;
+    // Two reads see the update rolling out (with a gateway someone is changing), then it is
+    // done and the gateway reads differently: the PUT must build on that last read.
+    let rolling = server
+        .mock_async(|when, then| {
+            when.method(GET).path(PATH).is_true(first(2, "GET"));
+            then.status(200).json_body(updating(json!({
+                "rate_limits": [{"calls": 1, "key": "endpoint", "renewal_period": "minute"}]
+            })));
+        })
+        .await;
+    server
+        .mock_async(|when, then| {
+            when.method(GET).path(PATH);
+            then.status(200).json_body(with_gateway(json!({
+                "rate_limits": [{"calls": 7, "key": "endpoint", "renewal_period": "minute"}]
+            })));
+        })
+        .await;
+    let put = server
+        .mock_async(|when, then| {
+            when.method(PUT)
+                .path(format!("{PATH}/ai-gateway"))
+                .json_body(json!({
+                    "usage_tracking_config": {"enabled": true},
+                    "rate_limits": [{"calls": 7, "key": "endpoint", "renewal_period": "minute"}]
+                }));
+            then.status(200).json_body(json!({}));
+        })
+        .await;
+    configure_gateway::run_with(
+        &workspace(&server),
+        NAME,
+        &changes(&["--usage-tracking"]),
+        &quick_wait(),
+    )
+    .await
+    .unwrap();
+    rolling.assert_calls_async(2).await;
+    put.assert_calls_async(1).await;
+}
+
+#[tokio::test]
+async fn a_409_from_the_put_waits_reads_again_and_retries_once() {
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|when, then| {
+            when.method(GET).path(PATH);
+            then.status(200).json_body(with_gateway(json!({})));
+        })
+        .await;
+    let conflict = server
+        .mock_async(|when, then| {
+            when.method(PUT)
+                .path(format!("{PATH}/ai-gateway"))
+                .is_true(first(1, "PUT"));
+            then.status(409)
+                .json_body(json!({"error_code": "RESOURCE_CONFLICT",
+                "message": "Endpoint claude-code is currently being updated."}));
+        })
+        .await;
+    let put = server
+        .mock_async(|when, then| {
+            when.method(PUT)
+                .path(format!("{PATH}/ai-gateway"))
+                .json_body(json!({"rate_limits": [
+                    {"tokens": 100000, "key": "user", "renewal_period": "minute"}]}));
+            then.status(200).json_body(json!({}));
+        })
+        .await;
+    configure_gateway::run_with(
+        &workspace(&server),
+        NAME,
+        &changes(&["--rate-limit", "100000/minute:tokens:user"]),
+        &quick_wait(),
+    )
+    .await
+    .unwrap();
+    conflict.assert_calls_async(1).await;
+    put.assert_calls_async(1).await;
+}
+
+#[tokio::test]
+async fn an_update_that_never_ends_is_an_error_after_the_bound() {
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|when, then| {
+            when.method(GET).path(PATH);
+            then.status(200).json_body(updating(json!({})));
+        })
+        .await;
+    let writes = any_write(&server).await;
+    let wait = gw_admin::commands::setup_endpoint::WaitPolicy {
+        interval: std::time::Duration::from_millis(5),
+        timeout: std::time::Duration::from_millis(60),
+    };
+    let err = configure_gateway::run_with(
+        &workspace(&server),
+        NAME,
+        &changes(&["--usage-tracking"]),
+        &wait,
+    )
+    .await
+    .unwrap_err();
+    writes.assert_calls_async(0).await;
+    let r = gw_admin::error::report(&err);
+    assert!(r.line.contains("still updating"), "{}", r.line);
+    assert_eq!(r.code, 1);
+}
+
+#[tokio::test]
+async fn removing_every_limit_and_the_safety_filter_sends_neither() {
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|when, then| {
+            when.method(GET).path(PATH);
+            then.status(200).json_body(with_gateway(json!({
+                "usage_tracking_config": {"enabled": true},
+                "rate_limits": [{"calls": 5, "key": "endpoint", "renewal_period": "minute"}],
+                "guardrails": {"input": {"safety": true}, "output": {"safety": true}}
+            })));
+        })
+        .await;
+    let put = server
+        .mock_async(|when, then| {
+            when.method(PUT)
+                .path(format!("{PATH}/ai-gateway"))
+                .json_body(json!({"usage_tracking_config": {"enabled": true}}));
+            then.status(200).json_body(json!({}));
+        })
+        .await;
+    configure_gateway::run(
+        &workspace(&server),
+        NAME,
+        &changes(&["--rate-limit", "none", "--safety=false"]),
+    )
+    .await
+    .unwrap();
+    put.assert_calls_async(1).await;
+}

@@ -27,8 +27,13 @@ struct Fake {
 
 impl Fake {
     fn start() -> Fake {
+        Fake::start_with(&[])
+    }
+
+    fn start_with(env: &[(&str, &str)]) -> Fake {
         let mut child = Command::new("node")
             .arg(fake_script())
+            .envs(env.iter().copied())
             .env("FAKE_WS_TOKEN", WS_TOKEN)
             .env("FAKE_ACCOUNT_TOKEN", ACCOUNT_TOKEN)
             .env("FAKE_SEED_POLICIES", "3")
@@ -253,6 +258,21 @@ fn the_admin_sequence_twice_changes_everything_once_and_nothing_the_second_time(
         .unwrap();
     assert!(acl.iter().any(|a| a["group_name"] == "developers"
         && a["all_permissions"][0]["permission_level"] == "CAN_QUERY"));
+    // Which route these settings govern, said in both forms.
+    assert_eq!(
+        shown["governs"]["route"],
+        format!("{}/serving-endpoints/", fake.url)
+    );
+    assert_eq!(
+        shown["governs"]["not_governed"],
+        format!("{}/ai-gateway/", fake.url)
+    );
+    assert!(
+        first[4].contains(&format!("govern `{}/serving-endpoints/…`", fake.url))
+            && first[4].contains("Unity AI Gateway"),
+        "{}",
+        first[4]
+    );
     let policies = shown["federation_policies"].as_array().unwrap();
     assert_eq!(policies.len(), 4);
     let ours = &policies[3]["oidc_policy"];
@@ -337,6 +357,68 @@ fn without_an_account_token_the_account_console_sign_in_uses_pkce() {
     let stats = fake.stats();
     assert_eq!(stats["oauth_tokens"], 1, "{stats}");
     assert!(!stdout.contains("acct-oauth-") && !stderr.contains("acct-oauth-"));
+}
+
+/// The account sign-in is kept in gw's store: a second run signs in nowhere, and a run after
+/// the token expired refreshes it silently (no browser), the refresh token rotating.
+#[test]
+fn the_account_sign_in_is_cached_and_refreshed_silently() {
+    let fake = Fake::start_with(&[("FAKE_ACCOUNT_TOKEN_TTL", "2")]);
+    let admin = Admin::new(&fake);
+    let show = |browser: &str| {
+        admin
+            .command(&["show", "--account-id", ACCOUNT, "--json"])
+            .env("DATABRICKS_TOKEN", WS_TOKEN)
+            .env("GW_TOKEN_STORE", "file")
+            .env("BROWSER", browser)
+            .env("GW_LOGIN_TIMEOUT", "20")
+            .output()
+            .unwrap()
+    };
+    let browser = format!("node {} --browse", fake_script().display());
+    let first = show(&browser);
+    ok(&first);
+    assert_eq!(fake.stats()["oauth_tokens"], 1);
+
+    // At once: the cached token (a failing browser proves no sign-in is attempted).
+    let second = show("false");
+    ok(&second);
+    let stats = fake.stats();
+    assert_eq!(
+        (
+            stats["oauth_tokens"].as_u64(),
+            stats["oauth_refreshes"].as_u64()
+        ),
+        (Some(1), Some(0)),
+        "{stats}"
+    );
+
+    // Once it has expired: a silent refresh, twice in a row (so the rotated refresh token
+    // was the one saved).
+    for n in 1..=2 {
+        std::thread::sleep(std::time::Duration::from_millis(2100));
+        let out = show("false");
+        ok(&out);
+        let stats = fake.stats();
+        assert_eq!(stats["oauth_tokens"], 1, "{stats}");
+        assert_eq!(stats["oauth_refreshes"], n, "{stats}");
+    }
+
+    // Nothing the store holds is printed, and the record is private.
+    let dir = admin.home.path().join("state/gw/tokens");
+    let files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.starts_with("oauth-") && n.ends_with(".json"))
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    let record = std::fs::read_to_string(dir.join(&files[0])).unwrap();
+    assert!(record.contains("acct-refresh-"));
+    for out in [&first, &second] {
+        for stream in [text(&out.stdout), text(&out.stderr)] {
+            assert!(!stream.contains("acct-refresh-") && !stream.contains("acct-oauth-"));
+        }
+    }
 }
 
 #[test]
@@ -495,4 +577,204 @@ fn without_databricks_token_the_profiles_gw_session_is_used() {
         !text(&out.stderr).contains("dbx-not-the-workspace-token"),
         "never printed"
     );
+}
+
+fn fleet_file(admin: &Admin, extra: &str) -> std::path::PathBuf {
+    let text = format!(
+        r#"[account]
+id = "{ACCOUNT}"
+host = "{host}"
+[[account.federation_policies]]
+azure_tenant = "{TENANT}"
+audiences = ["gw-client-id"]
+
+[templates.standard.endpoints.claude-code]
+external_model = "claude-sonnet-4-5"
+api_key_secret = "gw/anthropic"
+gateway = {{ usage_tracking = true, rate_limits = ["60/minute:user", "100000/minute:tokens:user"], pii = "mask" }}
+grants = {{ developers = "CAN_QUERY" }}
+
+[workspaces.prod]
+host = "{host}"
+template = "standard"
+token_env = "FLEET_PROD_TOKEN"
+{extra}"#,
+        host = admin.host
+    );
+    let path = admin.home.path().join("fleet.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn plan_reads_only_apply_writes_once_and_a_dead_workspace_fails_alone() {
+    let fake = Fake::start();
+    let admin = Admin::new(&fake);
+    let dead = "[workspaces.dead]\nhost = \"http://127.0.0.1:9\"\ntemplate = \"standard\"\ntoken_env = \"FLEET_PROD_TOKEN\"\n";
+    let file = fleet_file(&admin, dead);
+    let f = file.to_str().unwrap();
+    let run = |args: &[&str]| {
+        admin
+            .command(args)
+            .env("FLEET_PROD_TOKEN", WS_TOKEN)
+            .env("DATABRICKS_ACCOUNT_TOKEN", ACCOUNT_TOKEN)
+            .output()
+            .unwrap()
+    };
+
+    let plan = run(&["plan", "-f", f]);
+    assert_eq!(plan.status.code(), Some(1), "{}", text(&plan.stderr));
+    let shown = text(&plan.stdout);
+    assert!(shown.contains("workspace prod ("), "{shown}");
+    assert!(shown.contains("+ serving endpoint claude-code"), "{shown}");
+    assert!(shown.contains("~ ai gateway of claude-code"), "{shown}");
+    assert!(
+        shown.contains("+ grant CAN_QUERY on claude-code to group developers"),
+        "{shown}"
+    );
+    assert!(shown.contains("+ federation policy gw-"), "{shown}");
+    assert!(
+        shown.contains("workspace dead (http://127.0.0.1:9): FAILED"),
+        "{shown}"
+    );
+    assert!(text(&plan.stderr).contains("error: 1 of 3 targets failed: dead"));
+    assert_eq!(fake.stats()["writes"], 0, "plan wrote");
+
+    // A reviewed plan, saved as JSON, then applied.
+    let json_plan = run(&["--json", "plan", "-f", f]);
+    let saved = admin.home.path().join("plan.json");
+    std::fs::write(&saved, &json_plan.stdout).unwrap();
+    let v: Value = serde_json::from_slice(&json_plan.stdout).unwrap();
+    assert_eq!(v["summary"]["failed"], 1);
+    let apply = run(&["apply", "-f", f, "--plan", saved.to_str().unwrap()]);
+    assert_eq!(apply.status.code(), Some(1), "{}", text(&apply.stderr));
+    let out = text(&apply.stdout);
+    assert!(
+        out.contains("workspace prod (")
+            && out.contains("done: Created serving endpoint `claude-code`"),
+        "{out}"
+    );
+    assert!(
+        out.contains("workspace dead (http://127.0.0.1:9): FAILED"),
+        "{out}"
+    );
+    let after = fake.stats();
+    assert_eq!(after["writes"], 4, "{after}");
+
+    // Idempotent: nothing left to do for prod or the account.
+    let again = run(&["apply", "-f", f]);
+    assert!(
+        text(&again.stdout).contains("workspace prod ("),
+        "{}",
+        text(&again.stdout)
+    );
+    assert!(text(&again.stdout).contains(": up to date"));
+    assert_eq!(fake.stats()["writes"], 4);
+
+    // A plan that no longer matches: someone changed the gateway since the review.
+    let reviewed = run(&["--json", "plan", "-f", f]);
+    std::fs::write(&saved, &reviewed.stdout).unwrap();
+    let changed = fleet_file(&admin, dead).to_str().unwrap().to_owned();
+    std::fs::write(
+        &changed,
+        std::fs::read_to_string(&changed)
+            .unwrap()
+            .replace("\"60/minute:user\"", "\"30/minute:user\""),
+    )
+    .unwrap();
+    let stale = run(&["apply", "-f", &changed, "--plan", saved.to_str().unwrap()]);
+    let out = text(&stale.stdout);
+    assert!(
+        out.contains("the plan changed since it was reviewed: ~ ai gateway of claude-code"),
+        "{out}"
+    );
+    assert_eq!(fake.stats()["writes"], 4, "a stale plan wrote");
+}
+
+#[test]
+fn a_bad_fleet_file_is_exit_2_naming_the_line_and_key_before_any_request() {
+    let fake = Fake::start();
+    let admin = Admin::new(&fake);
+    let file = fleet_file(&admin, "colour = \"blue\"\n");
+    let out = admin
+        .command(&["plan", "-f", file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.starts_with(&format!(
+            "error: {}:18: `workspaces.prod.colour`: unknown field `colour`",
+            file.display()
+        )),
+        "{stderr}"
+    );
+    assert!(stderr.contains("\nhint: "));
+    assert_eq!(fake.stats()["requests"], 0);
+}
+
+#[test]
+fn usage_per_user_endpoint_and_group_from_the_statement_api() {
+    let fake = Fake::start_with(&[("FAKE_SQL_CHUNK_ROWS", "1")]);
+    let admin = Admin::new(&fake);
+    let by_user = admin.run(&[
+        "--json",
+        "usage",
+        "--by",
+        "user",
+        "--since",
+        "30d",
+        "--warehouse-id",
+        "wh-test",
+    ]);
+    let v: Value = serde_json::from_str(&ok(&by_user)).unwrap();
+    let keys: Vec<&str> = v["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        keys,
+        ["alice@example.com", "bob@example.com", "admin@example.com"],
+        "every chunk read, carol's old row outside the window"
+    );
+    assert_eq!(v["rows"][0]["requests"], 3);
+    assert_eq!(v["rows"][0]["input_tokens"], 4500);
+    let table = ok(&admin.run(&[
+        "usage",
+        "--by",
+        "endpoint",
+        "--since",
+        "1d",
+        "--warehouse-id",
+        "wh-test",
+    ]));
+    assert!(
+        table.contains("endpoint") && table.contains("claude-code") && !table.contains("sonnet"),
+        "{table}"
+    );
+    let groups: Value = serde_json::from_str(&ok(&admin.run(&[
+        "--json",
+        "usage",
+        "--by",
+        "group",
+        "--warehouse-id",
+        "wh-test",
+    ])))
+    .unwrap();
+    assert_eq!(groups["rows"][0]["key"], "developers");
+    // alice's 3 requests and bob's 1 in the last 7 days.
+    assert_eq!(groups["rows"][0]["requests"], 4);
+
+    let out = admin.run(&["usage", "--warehouse-id", "nope"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).starts_with("error: the SQL warehouse `nope` cannot be used"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = admin.run(&["usage"]);
+    assert_eq!(out.status.code(), Some(2), "no warehouse given");
+    assert_eq!(fake.stats()["writes"], 0);
 }

@@ -209,3 +209,51 @@ async fn a_service_principal_policy_goes_under_its_numeric_id_with_a_subject() {
 
     create.assert_calls_async(1).await;
 }
+
+#[tokio::test]
+async fn a_policy_id_with_a_slash_keeps_the_slash_in_the_update_path() {
+    let server = MockServer::start_async().await;
+    two_pages(
+        &server,
+        LIST,
+        json!([policy("team/entra", ISSUER, &["gw-app-client-id"], "email")]),
+    )
+    .await;
+    let patch = server
+        .mock_async(|when, then| {
+            when.method(PATCH)
+                .path(format!("{LIST}/team/entra"))
+                .query_param("update_mask", "oidc_policy.subject_claim");
+            then.status(200).json_body(policy(
+                "team/entra",
+                ISSUER,
+                &["gw-app-client-id"],
+                "preferred_username",
+            ));
+        })
+        .await;
+    setup_federation::run(&account(&server), &want(None))
+        .await
+        .unwrap();
+    patch.assert_calls_async(1).await;
+}
+
+#[tokio::test]
+async fn a_listed_policy_id_that_is_not_a_valid_id_is_never_put_in_a_path() {
+    let server = MockServer::start_async().await;
+    two_pages(
+        &server,
+        LIST,
+        json!([policy("team//x", ISSUER, &["gw-app-client-id"], "email")]),
+    )
+    .await;
+    let writes = any_write(&server).await;
+    let err = setup_federation::run(&account(&server), &want(None))
+        .await
+        .unwrap_err();
+    writes.assert_calls_async(0).await;
+    assert!(
+        gw_admin::error::report(&err).line.contains("`team//x`"),
+        "{err}"
+    );
+}

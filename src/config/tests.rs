@@ -29,6 +29,7 @@ fn example_config_parses_and_documents_the_defaults() {
     assert_eq!(p.gateway, Gateway::ServingEndpoints);
     assert_eq!(p.codex_model.as_deref(), Some("databricks-gpt-5-2"));
     assert_eq!(p.gemini_model.as_deref(), Some("databricks-gemini-2-5-pro"));
+    assert_eq!(p.warehouse_id.as_deref(), Some("1234567890abcdef"));
     assert_eq!(
         p.opencode_model.as_deref(),
         Some("databricks-claude-opus-4-8"),
@@ -357,4 +358,30 @@ fn a_url_with_user_info_is_refused_without_echoing_it() {
     assert_eq!(err.code, 2);
     assert!(err.message.contains("databricks_host"), "{}", err.message);
     assert!(!err.message.contains("hunter2"), "{}", err.message);
+}
+
+#[test]
+fn warehouse_id_is_optional_and_checked() {
+    assert_eq!(
+        parse(OIDC).unwrap().profile(None).unwrap().warehouse_id,
+        None
+    );
+    let with = OIDC.replacen(
+        "[profiles.dev.idp]",
+        "warehouse_id = \"abc-123\"\n[profiles.dev.idp]",
+        1,
+    );
+    let cfg = parse(&with).unwrap();
+    assert_eq!(
+        cfg.profile(None).unwrap().warehouse_id.as_deref(),
+        Some("abc-123")
+    );
+    let bad = OIDC.replacen(
+        "[profiles.dev.idp]",
+        "warehouse_id = \"a b\"\n[profiles.dev.idp]",
+        1,
+    );
+    let err = parse(&bad).unwrap_err();
+    assert_eq!(err.code, 2);
+    assert!(err.message.contains("warehouse_id"), "{}", err.message);
 }

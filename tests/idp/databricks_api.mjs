@@ -23,7 +23,9 @@
 //   PUT    /api/2.0/serving-endpoints/{name}/ai-gateway   stored with the server's defaults
 //                                                      (rate limit key `endpoint`, table
 //                                                      prefix = endpoint name); moving an
-//                                                      enabled inference table is a 400
+//                                                      enabled inference table is a 400;
+//                                                      409 RESOURCE_CONFLICT while a config
+//                                                      update is in progress
 //   GET    /api/2.0/permissions/serving-endpoints/{id}    by id only (a name is a 404)
 //   PATCH  /api/2.0/permissions/serving-endpoints/{id}    merges entries
 // Account (bearer $FAKE_ACCOUNT_TOKEN, default acct-test-token, or one issued below):
@@ -35,9 +37,12 @@
 //   GET    /oidc/accounts/{a}/v1/authorize             PKCE (S256), client databricks-cli,
 //                                                      redirect http://localhost:8020-8040;
 //                                                      302 to the redirect with code+state
-//   POST   /oidc/accounts/{a}/v1/token                 authorization_code + code_verifier
+//   POST   /oidc/accounts/{a}/v1/token                 authorization_code + code_verifier, or
+//                                                      refresh_token (rotated: each works once);
+//                                                      access tokens live $FAKE_ACCOUNT_TOKEN_TTL s
+// SQL Statement Execution API and SCIM lists: see sql_api.mjs (statements are not writes).
 // Test routes (not counted):
-//   GET  /__stats   {"requests":n,"writes":n,"by_route":{...},"oauth_tokens":n}
+//   GET  /__stats   {"requests":n,"writes":n,"by_route":{...},"oauth_tokens":n,"oauth_refreshes":n}
 //   POST /__seed_policy?account=A&policy_id=ID  body: oidc_policy  (an unrelated policy)
 // Errors are Databricks' {"error_code","message"}. Env FAKE_SEED_POLICIES=N seeds N
 // unrelated account policies in account $FAKE_SEED_ACCOUNT (default acct-e2e), so listing
@@ -45,6 +50,7 @@
 
 import http from 'node:http';
 import crypto from 'node:crypto';
+import { createSqlApi } from './sql_api.mjs';
 
 if (process.argv[2] === '--browse') {
   await browse(process.argv[3]);
@@ -84,7 +90,11 @@ function serve() {
   const policies = new Map(); // owner path -> Map(policy_id -> policy)
   const codes = new Map(); // code -> {challenge, redirect_uri, account}
   const accountTokens = new Set([ACCOUNT_TOKEN]);
-  const stats = { requests: 0, writes: 0, by_route: {}, oauth_tokens: 0 };
+  const refreshTokens = new Map(); // refresh token -> account
+  const ACCOUNT_TOKEN_TTL = Number(process.env.FAKE_ACCOUNT_TOKEN_TTL || 3600);
+  const stats = { requests: 0, writes: 0, by_route: {}, oauth_tokens: 0, oauth_refreshes: 0 };
+  // The workspace token is the admin's (usage queries run as them).
+  const sqlApi = createSqlApi({ userOf: () => 'admin@example.com' });
 
   class ApiError extends Error {
     constructor(status, code, message) {
@@ -385,10 +395,26 @@ function serve() {
     res.end();
   }
 
+  function issue(account) {
+    const t = `acct-oauth-${crypto.randomBytes(12).toString('hex')}`;
+    accountTokens.add(t);
+    const refresh = `acct-refresh-${crypto.randomBytes(12).toString('hex')}`;
+    refreshTokens.set(refresh, account);
+    return [200, { access_token: t, token_type: 'Bearer', expires_in: ACCOUNT_TOKEN_TTL, scope: 'all-apis offline_access', refresh_token: refresh }];
+  }
+
   function token(form, account) {
     const fail = (error, description) => [400, { error, error_description: description }];
-    if (form.get('grant_type') !== 'authorization_code') return fail('unsupported_grant_type', 'only authorization_code');
     if (form.get('client_id') !== 'databricks-cli') return fail('invalid_client', 'unknown client');
+    if (form.get('grant_type') === 'refresh_token') {
+      // Rotated on every use, as Databricks does: a used refresh token is dead.
+      const old = form.get('refresh_token') || '';
+      if (refreshTokens.get(old) !== account) return fail('invalid_grant', 'Refresh token is invalid');
+      refreshTokens.delete(old);
+      stats.oauth_refreshes += 1;
+      return issue(account);
+    }
+    if (form.get('grant_type') !== 'authorization_code') return fail('unsupported_grant_type', 'only authorization_code and refresh_token');
     const c = codes.get(form.get('code') || '');
     if (!c || c.account !== account) return fail('invalid_grant', 'unknown code');
     codes.delete(form.get('code'));
@@ -396,10 +422,8 @@ function serve() {
     const verifier = form.get('code_verifier') || '';
     const challenge = crypto.createHash('sha256').update(verifier).digest('base64url');
     if (challenge !== c.challenge) return fail('invalid_grant', 'PKCE verification failed');
-    const t = `acct-oauth-${crypto.randomBytes(12).toString('hex')}`;
-    accountTokens.add(t);
     stats.oauth_tokens += 1;
-    return [200, { access_token: t, token_type: 'Bearer', expires_in: 3600, scope: 'all-apis offline_access', refresh_token: crypto.randomBytes(12).toString('hex') }];
+    return issue(account);
   }
 
   // --------------------------------------------------------------- server --
@@ -449,8 +473,10 @@ function serve() {
         }
         const route = `${method} ${path.replace(/\/[0-9a-f]{32}(?=\/|$)/, '/{id}')}`;
         stats.by_route[route] = (stats.by_route[route] || 0) + 1;
-        if (method !== 'GET') stats.writes += 1;
+        if (method !== 'GET' && !path.startsWith('/api/2.0/sql/')) stats.writes += 1;
 
+        const sql = sqlApi.handle(method, path, body, presented);
+        if (sql) return send(res, sql[0], sql[1]);
         if (path === '/api/2.0/serving-endpoints') {
           if (method === 'GET') return send(res, 200, { endpoints: [...endpoints.values()].map(view) });
           if (method === 'POST') return send(res, 200, createEndpoint(body));
@@ -465,6 +491,7 @@ function serve() {
         }
         if ((m = path.match(/^\/api\/2\.0\/serving-endpoints\/([^/]+)\/ai-gateway$/)) && method === 'PUT') {
           const e = getEndpoint(decodeURIComponent(m[1]));
+          if (e.pending) throw new ApiError(409, 'RESOURCE_CONFLICT', `Endpoint '${e.name}' is currently being updated.`);
           e.ai_gateway = checkGateway(e, body);
           return send(res, 200, clone(e.ai_gateway));
         }

@@ -9,6 +9,7 @@
 import * as crypto from 'node:crypto';
 import * as http from 'node:http';
 import * as util from 'node:util';
+import { createSqlApi } from './sql_api.mjs';
 
 const DEBUG = process.env.IDP_DEBUG === '1';
 
@@ -741,6 +742,14 @@ async function workspaceHandler(req, res) {
     wsFailMode = mode;
     return send(res, 200, { mode: wsFailMode });
   }
+  if (path.startsWith('/api/2.0/sql/') || path.startsWith('/api/2.0/preview/scim/v2/')) {
+    // The SQL Statement Execution API for usage queries (sql_api.mjs), as the token's user.
+    const v = validateBearer(String(req.headers.authorization || '').replace(/^bearer\s+/i, '').trim());
+    if (!v.ok) return send(res, 401, { error_code: 'UNAUTHENTICATED', message: v.reason });
+    const raw = (await readBody(req)).toString('utf8');
+    const [status, out] = sqlApi.handle(method, path, raw ? JSON.parse(raw) : {}, v.sub) || [404, { error_code: 'ENDPOINT_NOT_FOUND', message: path }];
+    return send(res, status, out);
+  }
   if (path === '/__whoami' && method === 'GET') {
     const authz = String(req.headers.authorization || '');
     if (!/^bearer\s+\S/i.test(authz)) {
@@ -753,6 +762,8 @@ async function workspaceHandler(req, res) {
   }
   return send(res, 404, { error_code: 'ENDPOINT_NOT_FOUND', message: `No API found for '${method} ${path}'` });
 }
+
+const sqlApi = createSqlApi({ userOf: (sub) => sub });
 
 wsServer.on('request', (req, res) => {
   workspaceHandler(req, res).catch((err) => {

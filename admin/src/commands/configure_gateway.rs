@@ -7,14 +7,15 @@ use gw::api::UserError;
 use serde_json::json;
 
 use super::Outcome;
-use crate::databricks::DatabricksClient;
+use super::setup_endpoint::{Goal, WaitPolicy, wait_for};
 use crate::databricks::ai_gateway::{
     AiGatewayConfig, GuardrailParameters, Guardrails, InferenceTableConfig, PiiBehavior, RateLimit,
     UsageTrackingConfig,
 };
+use crate::databricks::{ApiError, DatabricksClient};
 
 /// Who a rate limit counts.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum LimitKey {
     /// All traffic to the endpoint together.
     Endpoint,
@@ -22,14 +23,47 @@ pub enum LimitKey {
     User,
     /// The members of one group together.
     Group(String),
+    /// One service principal (by its application id).
+    ServicePrincipal(String),
 }
 
-/// `CALLS/minute[:user|:endpoint|:group=G]`, or `none` to remove every limit.
+impl LimitKey {
+    /// The API's `key` and `principal`.
+    fn as_api(&self) -> (&'static str, Option<String>) {
+        match self {
+            LimitKey::Endpoint => ("endpoint", None),
+            LimitKey::User => ("user", None),
+            LimitKey::Group(g) => ("user_group", Some(g.clone())),
+            LimitKey::ServicePrincipal(sp) => ("service_principal", Some(sp.clone())),
+        }
+    }
+}
+
+/// What a rate limit counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LimitUnit {
+    /// Requests (`calls`).
+    Calls,
+    /// Input plus output tokens (`tokens`).
+    Tokens,
+}
+
+/// `N/minute[:calls|:tokens][:user|:endpoint|:group=G|:service_principal=SP]`, or `none` to
+/// remove every limit. Without a unit a limit counts calls; without a key it covers the whole
+/// endpoint.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RateLimitArg {
     None,
-    Limit { calls: i64, key: LimitKey },
+    Limit {
+        amount: i64,
+        unit: LimitUnit,
+        key: LimitKey,
+    },
 }
+
+/// The grammar, for messages.
+pub const RATE_LIMIT_SYNTAX: &str =
+    "N/minute[:calls|:tokens][:user|:endpoint|:group=G|:service_principal=SP]";
 
 impl FromStr for RateLimitArg {
     type Err = String;
@@ -38,53 +72,110 @@ impl FromStr for RateLimitArg {
         if s.eq_ignore_ascii_case("none") {
             return Ok(RateLimitArg::None);
         }
-        let usage = || format!("`{s}` is not CALLS/minute[:user|:endpoint|:group=G] (or `none`)");
-        let (rate, key) = match s.split_once(':') {
+        let usage = || format!("`{s}` is not {RATE_LIMIT_SYNTAX} (or `none`)");
+        let (rate, mut rest) = match s.split_once(':') {
             Some((r, k)) => (r, Some(k)),
             None => (s, None),
         };
-        let (calls, period) = rate.split_once('/').ok_or_else(usage)?;
+        let (amount, period) = rate.split_once('/').ok_or_else(usage)?;
         if period != "minute" {
             return Err(format!(
                 "`{s}`: Databricks rate limits renew every `minute` only"
             ));
         }
-        let calls: i64 = calls
+        let amount: i64 = amount
             .trim()
             .parse()
             .ok()
             .filter(|n| *n > 0)
-            .ok_or_else(|| format!("`{s}`: CALLS must be a whole number above 0"))?;
-        let key = match key {
+            .ok_or_else(|| format!("`{s}`: N must be a whole number above 0"))?;
+        let mut unit = LimitUnit::Calls;
+        if let Some(r) = rest {
+            let (first, tail) = match r.split_once(':') {
+                Some((a, b)) => (a, Some(b)),
+                None => (r, None),
+            };
+            match first {
+                "calls" => rest = tail,
+                "tokens" => {
+                    unit = LimitUnit::Tokens;
+                    rest = tail;
+                }
+                _ => {}
+            }
+        }
+        let principal = |p: &str| (!p.trim().is_empty()).then(|| p.to_owned());
+        let key = match rest {
             None | Some("endpoint") => LimitKey::Endpoint,
             Some("user") => LimitKey::User,
-            Some(k) => match k.strip_prefix("group=") {
-                Some(g) if !g.trim().is_empty() => LimitKey::Group(g.to_owned()),
-                _ => return Err(usage()),
-            },
+            Some(k) => {
+                if let Some(g) = k.strip_prefix("group=") {
+                    LimitKey::Group(principal(g).ok_or_else(usage)?)
+                } else if let Some(sp) = k.strip_prefix("service_principal=") {
+                    LimitKey::ServicePrincipal(principal(sp).ok_or_else(usage)?)
+                } else {
+                    return Err(usage());
+                }
+            }
         };
-        Ok(RateLimitArg::Limit { calls, key })
+        Ok(RateLimitArg::Limit { amount, unit, key })
     }
 }
 
-impl RateLimitArg {
-    fn to_api(&self) -> Option<RateLimit> {
-        let RateLimitArg::Limit { calls, key } = self else {
-            return None;
+/// The API's list for the limits given: one entry per key (and principal), carrying `calls`,
+/// `tokens` or both, in the order the keys were first named.
+pub fn limits_to_api(limits: &[RateLimitArg]) -> Vec<RateLimit> {
+    let mut out: Vec<(LimitKey, RateLimit)> = Vec::new();
+    for l in limits {
+        let RateLimitArg::Limit { amount, unit, key } = l else {
+            continue;
         };
-        let (key, principal) = match key {
-            LimitKey::Endpoint => ("endpoint", None),
-            LimitKey::User => ("user", None),
-            LimitKey::Group(g) => ("user_group", Some(g.clone())),
+        let idx = match out.iter().position(|(k, _)| k == key) {
+            Some(i) => i,
+            None => {
+                let (k, principal) = key.as_api();
+                out.push((
+                    key.clone(),
+                    RateLimit {
+                        calls: None,
+                        tokens: None,
+                        key: Some(k.to_owned()),
+                        principal,
+                        renewal_period: "minute".to_owned(),
+                    },
+                ));
+                out.len() - 1
+            }
         };
-        Some(RateLimit {
-            calls: Some(*calls),
-            tokens: None,
-            key: Some(key.to_owned()),
-            principal,
-            renewal_period: "minute".to_owned(),
-        })
+        let entry = &mut out[idx].1;
+        match unit {
+            LimitUnit::Calls => entry.calls = Some(*amount),
+            LimitUnit::Tokens => entry.tokens = Some(*amount),
+        }
     }
+    out.into_iter().map(|(_, l)| l).collect()
+}
+
+/// Two limits of the same unit for the same key: which one would apply is anyone's guess.
+pub fn duplicate_limit(limits: &[RateLimitArg]) -> Option<String> {
+    let mut seen: Vec<(&LimitKey, LimitUnit)> = Vec::new();
+    for l in limits {
+        if let RateLimitArg::Limit { unit, key, .. } = l {
+            if seen.contains(&(key, *unit)) {
+                let (k, p) = key.as_api();
+                let what = match unit {
+                    LimitUnit::Calls => "calls",
+                    LimitUnit::Tokens => "tokens",
+                };
+                return Some(format!(
+                    "two `{what}` limits for key `{k}`{}",
+                    p.map(|p| format!(" `{p}`")).unwrap_or_default()
+                ));
+            }
+            seen.push((key, *unit));
+        }
+    }
+    None
 }
 
 /// What the PII guardrail does with personal data, on input and output.
@@ -172,6 +263,12 @@ impl GatewayChanges {
                 "give either `--rate-limit none` or the limits to keep",
             ));
         }
+        if let Some(dup) = self.rate_limits.as_deref().and_then(duplicate_limit) {
+            return Err(UserError::config(
+                format!("`--rate-limit`: {dup}"),
+                "give one calls limit and one tokens limit per key at most",
+            ));
+        }
         Ok(())
     }
 }
@@ -191,7 +288,7 @@ pub fn apply(current: &AiGatewayConfig, ch: &GatewayChanges) -> AiGatewayConfig 
         cfg.usage_tracking_config = Some(UsageTrackingConfig { enabled: Some(on) });
     }
     if let Some(limits) = &ch.rate_limits {
-        cfg.rate_limits = Some(limits.iter().filter_map(RateLimitArg::to_api).collect());
+        cfg.rate_limits = Some(limits_to_api(limits));
     }
     if ch.pii.is_some() || ch.safety.is_some() {
         let g = cfg.guardrails.get_or_insert_with(Guardrails::default);
@@ -290,6 +387,31 @@ pub fn normalized(c: &AiGatewayConfig) -> AiGatewayConfig {
     n
 }
 
+/// The body to PUT, as the API's own clients send it: empty lists and false guardrail flags
+/// are left out rather than spelled (no `rate_limits: []`, no `safety: false`, no empty
+/// guardrail sides; the SDKs skip empty lists, and databricks-sdk-go skips false), since the
+/// PUT replaces the whole configuration and what is not sent is off. `usage_tracking_config`
+/// and `inference_table_config` keep an explicit `enabled: false` (the SDKs send a set
+/// `enabled`, and moving a table needs the disabled step).
+pub fn wire(c: &AiGatewayConfig) -> AiGatewayConfig {
+    let mut w = c.clone();
+    if w.rate_limits.as_ref().is_some_and(Vec::is_empty) {
+        w.rate_limits = None;
+    }
+    w.guardrails = w.guardrails.take().and_then(|mut g| {
+        for side in [&mut g.input, &mut g.output] {
+            *side = side.take().and_then(|mut p| {
+                if p.safety == Some(false) {
+                    p.safety = None;
+                }
+                (p != GuardrailParameters::default()).then_some(p)
+            });
+        }
+        (g != Guardrails::default()).then_some(g)
+    });
+    w
+}
+
 /// The sections that differ, in words.
 pub fn changed_sections(current: &AiGatewayConfig, desired: &AiGatewayConfig) -> Vec<&'static str> {
     let (c, d) = (normalized(current), normalized(desired));
@@ -331,22 +453,90 @@ pub fn needs_table_disabled_first(current: &AiGatewayConfig, desired: &AiGateway
     }
 }
 
-/// Run `configure-gateway`.
-///
-/// 1. GET the endpoint; none → error (create it with setup-endpoint first). A dry run has no
-///    current configuration and shows a PUT with only the given settings.
-/// 2. [`apply`] the flags to its `ai_gateway`; [`normalized`] equal → nothing to write.
-/// 3. An enabled inference table that moves → PUT once with it disabled, then again.
-/// 4. PUT the whole configuration.
+/// Run `configure-gateway` with the default wait for an update in progress.
 pub async fn run(
     ws: &DatabricksClient,
     name: &str,
     changes: &GatewayChanges,
 ) -> anyhow::Result<Outcome> {
+    run_with(ws, name, changes, &WaitPolicy::default()).await
+}
+
+/// Run `configure-gateway`.
+///
+/// 1. GET the endpoint; none → error (create it with setup-endpoint first). A dry run has no
+///    current configuration and shows a PUT with only the given settings.
+/// 2. A config update in progress → wait for it to finish (progress on stderr, at most
+///    `wait.timeout`), then read the endpoint again: Databricks answers 409 to a gateway PUT
+///    while an update rolls out.
+/// 3. [`apply`] the flags to its `ai_gateway`; [`normalized`] equal → nothing to write.
+/// 4. An enabled inference table that moves → PUT once with it disabled, then again.
+/// 5. PUT the whole configuration in its [`wire`] form. A 409 (an update started meanwhile)
+///    → wait, read again and retry once from step 3.
+pub async fn run_with(
+    ws: &DatabricksClient,
+    name: &str,
+    changes: &GatewayChanges,
+    wait: &WaitPolicy,
+) -> anyhow::Result<Outcome> {
     changes.validate()?;
     let dry = ws.is_dry_run();
-    let current = match ws.get_endpoint(name).await?.sent() {
-        Some(Some(e)) => e.ai_gateway.unwrap_or_default(),
+    let mut attempt = 0;
+    loop {
+        let current = read_settled(ws, name, wait).await?.unwrap_or_default();
+        let desired = apply(&current, changes);
+        let sections = changed_sections(&current, &desired);
+        if sections.is_empty() {
+            return Ok(Outcome {
+                changed: false,
+                lines: vec![format!(
+                    "The AI Gateway of `{name}` already has these settings; nothing to change."
+                )],
+                json: json!({"command": "configure-gateway", "endpoint": name, "changed": false,
+                    "dry_run": dry, "sections": sections, "ai_gateway": desired}),
+            });
+        }
+        match put(ws, name, &current, &desired).await {
+            Err(e) if attempt == 0 && is_conflict(&e) => {
+                eprintln!(
+                    "Serving endpoint `{name}` started an update meanwhile (HTTP 409); waiting for it, then reading it again…"
+                );
+                attempt += 1;
+                continue;
+            }
+            Err(e) => return Err(e),
+            Ok(()) => {}
+        }
+        let line = if dry {
+            format!(
+                "Dry run: would set the AI Gateway of `{name}` ({}); a real run reads the current \
+                 configuration first and keeps every setting not given.",
+                sections.join(", ")
+            )
+        } else {
+            format!(
+                "Updated the AI Gateway of `{name}`: {}.",
+                sections.join(", ")
+            )
+        };
+        return Ok(Outcome {
+            changed: true,
+            lines: vec![line],
+            json: json!({"command": "configure-gateway", "endpoint": name, "changed": true,
+                "dry_run": dry, "sections": sections, "ai_gateway": wire(&desired)}),
+        });
+    }
+}
+
+/// The endpoint's current AI Gateway, read when no config update is rolling out (waiting
+/// for one that is). `None` in a dry run; no endpoint is an error.
+pub async fn read_settled(
+    ws: &DatabricksClient,
+    name: &str,
+    wait: &WaitPolicy,
+) -> anyhow::Result<Option<AiGatewayConfig>> {
+    let endpoint = match ws.get_endpoint(name).await?.sent() {
+        Some(Some(e)) => e,
         Some(None) => {
             return Err(UserError::failure(
                 format!("there is no serving endpoint `{name}`"),
@@ -356,48 +546,58 @@ pub async fn run(
             )
             .into());
         }
-        None => AiGatewayConfig::default(),
+        None => return Ok(None),
     };
-    let desired = apply(&current, changes);
-    let sections = changed_sections(&current, &desired);
-    if sections.is_empty() {
-        return Ok(Outcome {
-            changed: false,
-            lines: vec![format!(
-                "The AI Gateway of `{name}` already has these settings; nothing to change."
-            )],
-            json: json!({"command": "configure-gateway", "endpoint": name, "changed": false,
-                "dry_run": dry, "sections": sections, "ai_gateway": desired}),
-        });
-    }
-    if needs_table_disabled_first(&current, &desired) {
+    let updating = endpoint
+        .state
+        .as_ref()
+        .is_some_and(|s| s.config_update.as_deref() == Some("IN_PROGRESS"));
+    let endpoint = if updating {
+        wait_for(ws, name, wait, Goal::NoUpdate).await?
+    } else {
+        endpoint
+    };
+    Ok(Some(endpoint.ai_gateway.unwrap_or_default()))
+}
+
+/// Whether a failure is Databricks' 409 (an update in progress).
+pub fn is_conflict(e: &anyhow::Error) -> bool {
+    e.downcast_ref::<ApiError>()
+        .is_some_and(|a| a.status() == Some(409))
+}
+
+/// Write `desired` over `current`: in two steps when an enabled inference table moves (it
+/// must be disabled first); if the second step fails, the first is undone, so the endpoint
+/// never stays with its table switched off by a half-done move.
+pub async fn put(
+    ws: &DatabricksClient,
+    name: &str,
+    current: &AiGatewayConfig,
+    desired: &AiGatewayConfig,
+) -> anyhow::Result<()> {
+    if needs_table_disabled_first(current, desired) {
         let mut step = desired.clone();
         step.inference_table_config = current.inference_table_config.clone().map(|mut t| {
             t.enabled = Some(false);
             t
         });
         eprintln!("Disabling the current inference table of `{name}` before moving it…");
-        ws.put_ai_gateway(name, &step).await?;
+        ws.put_ai_gateway(name, &wire(&step)).await?;
+        if let Err(e) = ws.put_ai_gateway(name, &wire(desired)).await {
+            eprintln!(
+                "Moving the inference table of `{name}` failed; restoring the previous AI Gateway settings…"
+            );
+            if let Err(undo) = ws.put_ai_gateway(name, &wire(current)).await {
+                eprintln!(
+                    "note: restoring failed too ({undo}); check `gw-admin show --name {name}`"
+                );
+            }
+            return Err(e.into());
+        }
+        return Ok(());
     }
-    ws.put_ai_gateway(name, &desired).await?;
-    let line = if dry {
-        format!(
-            "Dry run: would set the AI Gateway of `{name}` ({}); a real run reads the current \
-             configuration first and keeps every setting not given.",
-            sections.join(", ")
-        )
-    } else {
-        format!(
-            "Updated the AI Gateway of `{name}`: {}.",
-            sections.join(", ")
-        )
-    };
-    Ok(Outcome {
-        changed: true,
-        lines: vec![line],
-        json: json!({"command": "configure-gateway", "endpoint": name, "changed": true,
-            "dry_run": dry, "sections": sections, "ai_gateway": desired}),
-    })
+    ws.put_ai_gateway(name, &wire(desired)).await?;
+    Ok(())
 }
 
 #[cfg(test)]
@@ -411,18 +611,28 @@ mod tests {
 
     #[test]
     fn rate_limits_parse_into_the_api_shape() {
-        let got: Vec<_> = limits(&["100/minute", "20/minute:user", "50/minute:group=data-eng"])
-            .unwrap()
-            .iter()
-            .filter_map(RateLimitArg::to_api)
-            .map(|l| to_json(&l))
-            .collect();
+        let got: Vec<_> = limits_to_api(
+            &limits(&[
+                "100/minute",
+                "20/minute:user",
+                "50/minute:group=data-eng",
+                "100000/minute:tokens:user",
+                "10/minute:calls:service_principal=0a1b-sp",
+                "5000/minute:tokens:group=data-eng:west",
+            ])
+            .unwrap(),
+        )
+        .iter()
+        .map(to_json)
+        .collect();
         assert_eq!(
             got,
             [
                 json!({"calls": 100, "key": "endpoint", "renewal_period": "minute"}),
-                json!({"calls": 20, "key": "user", "renewal_period": "minute"}),
+                json!({"calls": 20, "tokens": 100000, "key": "user", "renewal_period": "minute"}),
                 json!({"calls": 50, "key": "user_group", "principal": "data-eng", "renewal_period": "minute"}),
+                json!({"calls": 10, "key": "service_principal", "principal": "0a1b-sp", "renewal_period": "minute"}),
+                json!({"tokens": 5000, "key": "user_group", "principal": "data-eng:west", "renewal_period": "minute"}),
             ]
         );
         for bad in [
@@ -432,10 +642,57 @@ mod tests {
             "x/minute",
             "5/minute:group=",
             "5/minute:team",
+            "5/minute:tokens:team",
+            "5/minute:service_principal=",
+            "5/minute:bytes:user",
         ] {
             assert!(bad.parse::<RateLimitArg>().is_err(), "{bad}");
         }
         assert_eq!("none".parse(), Ok(RateLimitArg::None));
+    }
+
+    #[test]
+    fn two_limits_of_one_unit_for_one_key_are_a_usage_error() {
+        let ch = GatewayChanges {
+            rate_limits: limits(&["10/minute:user", "20/minute:calls:user"]),
+            ..Default::default()
+        };
+        assert_eq!(ch.validate().unwrap_err().code, 2);
+        let ok = GatewayChanges {
+            rate_limits: limits(&["10/minute:user", "20/minute:tokens:user"]),
+            ..Default::default()
+        };
+        assert!(ok.validate().is_ok());
+    }
+
+    #[test]
+    fn the_put_body_leaves_off_values_out_as_the_sdks_do() {
+        let current: AiGatewayConfig = serde_json::from_value(json!({
+            "usage_tracking_config": {"enabled": true},
+            "rate_limits": [{"calls": 10, "key": "user", "renewal_period": "minute"}],
+            "guardrails": {"input": {"safety": true, "invalid_keywords": ["x"]},
+                           "output": {"safety": true}},
+            "inference_table_config": {"enabled": true, "catalog_name": "c", "schema_name": "s"}
+        }))
+        .unwrap();
+        let desired = apply(
+            &current,
+            &GatewayChanges {
+                usage_tracking: Some(false),
+                rate_limits: limits(&["none"]),
+                safety: Some(false),
+                inference_table: Some(InferenceTableArg::Off),
+                ..Default::default()
+            },
+        );
+        assert_eq!(
+            to_json(&wire(&desired)),
+            json!({
+                "usage_tracking_config": {"enabled": false},
+                "guardrails": {"input": {"invalid_keywords": ["x"]}},
+                "inference_table_config": {"enabled": false, "catalog_name": "c", "schema_name": "s"}
+            })
+        );
     }
 
     #[test]

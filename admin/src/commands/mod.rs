@@ -2,10 +2,13 @@
 //! pure "desired vs current → what to change" function that the unit tests pin down.
 
 pub mod configure_gateway;
+pub mod export;
+pub mod fleet;
 pub mod grant;
 pub mod setup_endpoint;
 pub mod setup_federation;
 pub mod show;
+pub mod usage;
 
 use serde_json::Value;
 

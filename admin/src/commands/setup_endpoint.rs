@@ -403,11 +403,31 @@ fn check_foundation(
     })
 }
 
+/// What to wait for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Goal {
+    /// `READY` with no update rolling out; a failed or canceled update is an error.
+    Ready,
+    /// No update rolling out, however it ended (the AI Gateway can be set then).
+    NoUpdate,
+}
+
 /// Poll until the endpoint is `READY` with no update rolling out.
 pub async fn wait_until_ready(
     ws: &DatabricksClient,
     name: &str,
     policy: &WaitPolicy,
+) -> anyhow::Result<ServingEndpointDetailed> {
+    wait_for(ws, name, policy, Goal::Ready).await
+}
+
+/// Poll the endpoint until `goal` holds, saying on stderr what it waits for (when the state
+/// changes, and every 30 s), for at most `policy.timeout`.
+pub async fn wait_for(
+    ws: &DatabricksClient,
+    name: &str,
+    policy: &WaitPolicy,
+    goal: Goal,
 ) -> anyhow::Result<ServingEndpointDetailed> {
     let started = Instant::now();
     let mut last_shown: Option<(String, Instant)> = None;
@@ -424,6 +444,13 @@ pub async fn wait_until_ready(
                 )
             })?;
         let state = endpoint.state.clone().unwrap_or_default();
+        let updating = state.config_update.as_deref() == Some("IN_PROGRESS");
+        if goal == Goal::NoUpdate && !updating {
+            if last_shown.is_some() {
+                eprintln!("The update of serving endpoint `{name}` is done.");
+            }
+            return Ok(endpoint);
+        }
         if let Some(u @ ("UPDATE_FAILED" | "UPDATE_CANCELED")) = state.config_update.as_deref() {
             return Err(UserError::failure(
                 format!("the config update of serving endpoint `{name}` ended in {u}"),
@@ -444,7 +471,8 @@ pub async fn wait_until_ready(
         if elapsed >= policy.timeout {
             return Err(UserError::failure(
                 format!(
-                    "serving endpoint `{name}` is still not ready after {} s ({})",
+                    "serving endpoint `{name}` is still {} after {} s ({})",
+                    if goal == Goal::Ready { "not ready" } else { "updating" },
                     policy.timeout.as_secs(),
                     state.describe()
                 ),

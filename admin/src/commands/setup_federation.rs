@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 use super::Outcome;
 use crate::databricks::DatabricksClient;
 use crate::databricks::federation_policy::{
-    FederationPolicy, FederationPolicyInput, OidcFederationPolicy, PolicyOwner,
+    FederationPolicy, FederationPolicyInput, OidcFederationPolicy, PolicyOwner, policy_id_problem,
 };
 
 /// The claim Databricks reads when a policy names none.
@@ -82,19 +82,27 @@ pub fn default_policy_id(issuer: &str, audiences: &[String], subject: Option<&st
     format!("gw-{hex}")
 }
 
-/// Databricks' rule: lowercase letters, digits, `-` and `/`, 2 to 63 characters.
+/// A policy id given with `--policy-id` ([`policy_id_problem`] says why not).
 pub fn check_policy_id(id: &str) -> Result<(), UserError> {
-    let ok = (2..=63).contains(&id.len())
-        && id
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '/');
-    if ok {
-        Ok(())
-    } else {
-        Err(UserError::config(
-            format!("`--policy-id {id}` is not a valid policy id"),
-            "use 2 to 63 lowercase letters, digits, `-` or `/`",
-        ))
+    match policy_id_problem(id) {
+        None => Ok(()),
+        Some(why) => Err(UserError::config(
+            format!("`--policy-id {id}` is not a valid policy id: it {why}"),
+            "use 2 to 63 lowercase letters, digits, `-` or `/` (e.g. `gw-entra` or `team/gw`)",
+        )),
+    }
+}
+
+/// A policy id Databricks listed, before it goes into a PATCH path.
+pub fn check_listed_id(id: &str) -> Result<(), UserError> {
+    match policy_id_problem(id) {
+        None => Ok(()),
+        Some(why) => Err(UserError::failure(
+            format!(
+                "Databricks listed a federation policy id `{id}` that gw-admin will not put in a path: it {why}"
+            ),
+            "update that policy in the account console, or delete it and run the command again",
+        )),
     }
 }
 
@@ -202,6 +210,7 @@ pub async fn run(acct: &DatabricksClient, want: &Federation) -> anyhow::Result<O
             ),
         ),
         Plan::UpdateSubjectClaim { policy_id, from } => {
+            check_listed_id(policy_id)?;
             acct.update_federation_policy(
                 &want.owner,
                 policy_id,

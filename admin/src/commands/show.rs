@@ -71,6 +71,12 @@ pub async fn run(
             doc.insert("federation_policies".into(), json!(policies));
         }
     }
+    let route = governed_route(ws.base());
+    lines.push(route.line.clone());
+    doc.insert(
+        "governs".into(),
+        json!({"route": route.governed, "not_governed": route.not_governed}),
+    );
     if ws.is_dry_run() {
         lines.push("Dry run: nothing was read.".into());
     }
@@ -79,6 +85,35 @@ pub async fn run(
         lines,
         json: serde_json::Value::Object(doc),
     })
+}
+
+/// Which model route the settings gw-admin writes apply to.
+pub struct GovernedRoute {
+    /// `<host>/serving-endpoints/`: the serving endpoints' AI Gateway and ACLs.
+    pub governed: String,
+    /// `<host>/ai-gateway/`: Unity AI Gateway, governed by its own controls.
+    pub not_governed: String,
+    pub line: String,
+}
+
+/// gw-admin writes the serving-endpoint AI Gateway (`PUT …/serving-endpoints/{name}/ai-gateway`)
+/// and the endpoint's ACL: they govern requests to `<host>/serving-endpoints/…` (gw's
+/// `gateway = "serving-endpoints"`). Requests to `<host>/ai-gateway/…` (`gateway =
+/// "ai-gateway"`, and Codex, Gemini and OpenCode) go through Unity AI Gateway, whose rate
+/// limits, guardrails, usage tracking and permissions are its own and which gw-admin does not
+/// write. Pure.
+pub fn governed_route(host: &str) -> GovernedRoute {
+    let host = host.trim_end_matches('/');
+    let governed = format!("{host}/serving-endpoints/");
+    let not_governed = format!("{host}/ai-gateway/");
+    GovernedRoute {
+        line: format!(
+            "Route: these AI Gateway settings and permissions govern `{governed}…` (gw's `gateway = \"serving-endpoints\"`); \
+             `{not_governed}…` (`gateway = \"ai-gateway\"`, Codex, Gemini, OpenCode) is governed by Unity AI Gateway's own controls, which gw-admin does not write."
+        ),
+        governed,
+        not_governed,
+    }
 }
 
 /// What an endpoint serves, in words.

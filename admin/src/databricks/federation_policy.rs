@@ -115,6 +115,32 @@ pub struct ListFederationPoliciesResponse {
     pub next_page_token: Option<String>,
 }
 
+/// A policy id as it goes into a path: Databricks' ids may hold `/` (lowercase letters,
+/// digits, `-` and `/`), which the SDKs put in the path as is (`…/federationPolicies/a/b`),
+/// so each `/`-separated part is encoded on its own and the slashes stay. Pure.
+pub fn policy_path(policy_id: &str) -> String {
+    policy_id.split('/').map(seg).collect::<Vec<_>>().join("/")
+}
+
+/// Databricks' rule for policy ids: 2 to 63 lowercase letters, digits, `-` and `/`; and,
+/// so that the path names this policy and no other resource, no empty part (`a//b`, a
+/// leading or trailing `/`). `Err` says what is wrong. Pure.
+pub fn policy_id_problem(id: &str) -> Option<&'static str> {
+    if !(2..=63).contains(&id.len()) {
+        return Some("must be 2 to 63 characters");
+    }
+    if !id
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '/')
+    {
+        return Some("may hold only lowercase letters, digits, `-` and `/`");
+    }
+    if id.split('/').any(str::is_empty) {
+        return Some("may not start or end with `/` or hold `//`");
+    }
+    None
+}
+
 /// Pages fetched at most, so a server that always sends a token cannot loop forever.
 const MAX_PAGES: usize = 100;
 
@@ -173,7 +199,7 @@ impl DatabricksClient {
     ) -> Result<Reply<FederationPolicy>, ApiError> {
         self.call(
             "PATCH",
-            &format!("{}/{}", owner.path(), seg(policy_id)),
+            &format!("{}/{}", owner.path(), policy_path(policy_id)),
             &[("update_mask", update_mask)],
             Some(&to_json(policy)),
             &format!("federation policy `{policy_id}` of {}", owner.describe()),
@@ -201,6 +227,16 @@ mod tests {
             sp.path(),
             "/api/2.0/accounts/a-1/servicePrincipals/42/federationPolicies"
         );
+    }
+
+    #[test]
+    fn a_slash_in_a_policy_id_stays_a_slash_in_the_path() {
+        assert_eq!(policy_path("team/gw-1"), "team/gw-1");
+        assert_eq!(policy_path("gw-1"), "gw-1");
+        assert_eq!(policy_id_problem("team/gw-1"), None);
+        for bad in ["/a", "a/", "a//b", "A1", "a", "a.b", "a%2fb"] {
+            assert!(policy_id_problem(bad).is_some(), "{bad}");
+        }
     }
 
     #[test]

@@ -311,6 +311,16 @@ impl DatabricksClient {
         self.token.is_none()
     }
 
+    /// The HTTP client, for APIs called through gw's own clients (`gw::api::usage`).
+    pub fn http(&self) -> &Http {
+        &self.http
+    }
+
+    /// The bearer token (`None` in a dry run), for the same.
+    pub fn token(&self) -> Option<&Secret> {
+        self.token.as_ref()
+    }
+
     /// The full URL of `path` (already encoded, see [`seg`]) with `query`.
     pub fn url(&self, path: &str, query: &[(&str, &str)]) -> String {
         let mut url = format!("{}{path}", self.base);
