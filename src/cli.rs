@@ -98,6 +98,13 @@ pub enum Command {
     Serve(ServeArgs),
     /// Show the profile, who is signed in, when the token expires and where it is kept
     Status(JsonArgs),
+    /// Your own use of the gateway per model (requests, input and output tokens)
+    ///
+    /// Reads the workspace's system tables (system.serving.endpoint_usage, written when usage
+    /// tracking is on) through a SQL warehouse: --warehouse-id or the profile's warehouse_id.
+    /// Only your own requests are counted (current_user()); reading the tables needs SELECT on
+    /// system.serving.
+    Usage(UsageArgs),
     /// Remove this profile's tokens from every store
     Logout(LogoutArgs),
     /// Check the setup: config, token store and keyring, sign-in, Claude Code, IdP, workspace, clock
@@ -110,6 +117,19 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct UsageArgs {
+    /// How far back: 24h, 7d, 30d, …
+    #[arg(long, default_value = "7d", value_name = "DURATION")]
+    pub since: crate::usage::Since,
+    /// The SQL warehouse to run the query on [default: the profile's `warehouse_id`]
+    #[arg(long, value_name = "ID")]
+    pub warehouse_id: Option<String>,
+    /// Print {"by","since","rows":[{"key","requests","input_tokens","output_tokens"}],"total"}
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -337,3 +337,49 @@ fn logout_all_signs_out_of_every_profile() {
     );
     assert_eq!(records(&sb), 0);
 }
+
+#[test]
+fn usage_shows_only_the_signed_in_users_requests_per_model() {
+    let servers = Servers::start(&[]);
+    let sb = Sandbox::new(&servers.config("warehouse_id = \"wh-test\"", ""));
+    sb.gw(&["login"]).ok();
+
+    // The fake's seed: alice has 2 claude-code requests (1000+200, 3000+800) in the last day
+    // and one on another endpoint 30 h ago; bob and admin have their own.
+    let day = sb.gw(&["usage", "--since", "24h", "--json"]).ok();
+    let doc: serde_json::Value = serde_json::from_str(&day.stdout).unwrap();
+    let rows = doc["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 1, "{doc}");
+    assert_eq!(rows[0]["key"], "claude-code");
+    assert_eq!(rows[0]["requests"], 2);
+    assert_eq!(rows[0]["input_tokens"], 4000);
+    assert_eq!(rows[0]["output_tokens"], 1000);
+
+    let week = sb.gw(&["usage"]).ok();
+    assert!(week.stdout.contains("per model"), "{}", week.stdout);
+    assert!(
+        week.stdout.contains("claude-code") && week.stdout.contains("databricks-claude-sonnet-4-5"),
+        "{}",
+        week.stdout
+    );
+    assert!(
+        !week.stdout.contains("bob") && !week.stdout.contains("admin@"),
+        "{}",
+        week.stdout
+    );
+
+    // A warehouse that does not exist: one line, a hint, exit 1.
+    let bad = sb.gw(&["usage", "--warehouse-id", "nope"]);
+    assert_eq!(bad.code, 1, "{}", bad.stderr);
+    assert!(
+        bad.stderr.contains("`nope`") && bad.stderr.contains("hint:"),
+        "{}",
+        bad.stderr
+    );
+
+    // No warehouse at all: a config error before any request.
+    let sb2 = Sandbox::new(&servers.config("", ""));
+    let none = sb2.gw(&["usage"]);
+    assert_eq!(none.code, 2, "{}", none.stderr);
+    assert!(none.stderr.contains("--warehouse-id"), "{}", none.stderr);
+}

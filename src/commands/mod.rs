@@ -12,6 +12,7 @@ mod run;
 pub mod serve;
 pub mod status;
 pub mod token;
+pub mod usage;
 
 use std::io::Write;
 

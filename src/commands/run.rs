@@ -115,6 +115,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Env(args) => commands::env::run(&ctx, cli.store, &args),
         Command::Serve(args) => commands::serve::run(&ctx, cli.store, &args),
         Command::Status(args) => commands::status::run(&ctx, &opened.detail, args.json),
+        Command::Usage(args) => commands::usage::run(&ctx, &args),
         Command::Logout(args) if args.all => commands::logout::run_all(&ctx),
         Command::Logout(_) => commands::logout::run(&ctx),
         Command::Doctor(args) => commands::doctor::run(&ctx, cli.store, args.json, args.offline),
