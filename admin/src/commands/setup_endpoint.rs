@@ -147,6 +147,24 @@ pub enum Plan {
     UpToDate,
 }
 
+impl Plan {
+    /// The `action` of `--json`: `created`, `updated` or `none`.
+    pub fn action(&self) -> &'static str {
+        match self {
+            Plan::Create => "created",
+            Plan::Update(_) => "updated",
+            Plan::UpToDate => "none",
+        }
+    }
+
+    pub fn changes(&self) -> &[String] {
+        match self {
+            Plan::Update(c) => c,
+            Plan::Create | Plan::UpToDate => &[],
+        }
+    }
+}
+
 /// Decide what to change.
 ///
 /// 1. No endpoint → create it.
@@ -273,21 +291,19 @@ pub async fn run(
                     "pick another `--name` for the external-model endpoint (`gw-admin show` lists the taken ones)",
                 )
             })?;
-            let (action, changes) = match &plan {
+            match &plan {
                 Plan::Create => {
                     ws.create_endpoint(&CreateServingEndpoint {
                         name: req.name.clone(),
                         config: desired.clone(),
                     })
                     .await?;
-                    ("created", Vec::new())
                 }
-                Plan::Update(changes) => {
+                Plan::Update(_) => {
                     ws.update_endpoint_config(&req.name, &desired).await?;
-                    ("updated", changes.clone())
                 }
-                Plan::UpToDate => ("none", Vec::new()),
-            };
+                Plan::UpToDate => {}
+            }
             let state = if dry {
                 None
             } else {
@@ -311,37 +327,38 @@ pub async fn run(
                 .as_ref()
                 .map(|s| s.describe())
                 .unwrap_or_else(|| "not checked".into());
-            let line = match (action, dry) {
-                ("created", false) => {
+            let line = match (&plan, dry) {
+                (Plan::Create, false) => {
                     format!(
                         "Created serving endpoint `{}` ({served}): {state_text}.",
                         req.name
                     )
                 }
-                ("created", true) => format!(
+                (Plan::Create, true) => format!(
                     "Dry run: would create serving endpoint `{}` ({served}) if it does not exist.",
                     req.name
                 ),
-                ("updated", _) => format!(
+                (Plan::Update(changes), _) => format!(
                     "Updated serving endpoint `{}`: {}; {state_text}.",
                     req.name,
                     changes.join(", ")
                 ),
-                _ => format!(
+                (Plan::UpToDate, _) => format!(
                     "Serving endpoint `{}` is up to date ({served}, {state_text}); nothing to change.",
                     req.name
                 ),
             };
+            let changed = plan != Plan::UpToDate;
             Ok(Outcome {
-                changed: action != "none",
+                changed,
                 lines: vec![line],
                 json: json!({
                     "command": "setup-endpoint",
                     "endpoint": req.name,
-                    "action": action,
-                    "changed": action != "none",
+                    "action": plan.action(),
+                    "changed": changed,
                     "dry_run": dry,
-                    "changes": changes,
+                    "changes": plan.changes(),
                     "config": desired,
                     "state": state,
                 }),
