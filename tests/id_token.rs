@@ -2,7 +2,7 @@
 
 mod support;
 
-use gw::idp::id_token::{Expected, IdTokenError, KeySet, verify};
+use gw::idp::id_token::{Expected, IdTokenError, KeySet, LEEWAY, verify};
 use support::tokens::*;
 
 const ISS: &str = "https://idp.example";
@@ -90,5 +90,124 @@ fn an_unknown_kid_is_reported_so_the_caller_can_refetch_the_jwks() {
     assert_eq!(
         check(&t).unwrap_err(),
         IdTokenError::UnknownKey("rotated-2".into())
+    );
+}
+
+fn check_at(token: &str, expected: &Expected<'_>, now: u64) -> Result<(), IdTokenError> {
+    verify(token, &KeySet::from_json(&jwks()), expected, now).map(|_| ())
+}
+
+/// Claims at a fixed clock: issued at 1_000_000, expiring an hour later.
+fn at(extra: serde_json::Value) -> serde_json::Value {
+    let mut c = serde_json::json!({"iss": ISS, "sub": "alice", "aud": "cli", "exp": 1_003_600,
+        "iat": 1_000_000, "nonce": "n"});
+    c.as_object_mut()
+        .unwrap()
+        .extend(extra.as_object().unwrap().clone());
+    c
+}
+
+#[test]
+fn each_claim_rule_refuses_a_signed_token() {
+    let t = |extra| rs256(&at(extra));
+    let now = 1_000_100;
+    check_at(&t(serde_json::json!({})), &EXP, now).unwrap();
+    assert!(matches!(
+        check_at(&t(serde_json::json!({"iss": format!("{ISS}/")})), &EXP, now),
+        Err(IdTokenError::Issuer { .. })
+    ));
+    let two = serde_json::json!({"aud": ["cli", "other"]});
+    assert!(
+        matches!(check_at(&t(two), &EXP, now), Err(IdTokenError::Audience(_))),
+        "another audience needs azp"
+    );
+    let azp = serde_json::json!({"aud": ["cli", "other"], "azp": "cli"});
+    check_at(&t(azp), &EXP, now).unwrap();
+    let wrong_azp = serde_json::json!({"azp": "other"});
+    assert!(matches!(
+        check_at(&t(wrong_azp), &EXP, now),
+        Err(IdTokenError::Audience(_))
+    ));
+    let no_nonce = rs256(&{
+        let mut c = at(serde_json::json!({}));
+        c.as_object_mut().unwrap().remove("nonce");
+        c
+    });
+    assert_eq!(check_at(&no_nonce, &EXP, now), Err(IdTokenError::Nonce));
+    check_at(&no_nonce, &Expected { nonce: None, ..EXP }, now).unwrap();
+}
+
+#[test]
+fn times_are_checked_with_a_minute_of_leeway_either_way() {
+    let t = rs256(&at(serde_json::json!({})));
+    let exp = 1_003_600;
+    check_at(&t, &EXP, exp + LEEWAY - 1).unwrap();
+    assert_eq!(
+        check_at(&t, &EXP, exp + LEEWAY),
+        Err(IdTokenError::Expired(LEEWAY))
+    );
+    let iat = 1_000_000;
+    check_at(&t, &EXP, iat - LEEWAY).unwrap();
+    assert_eq!(
+        check_at(&t, &EXP, iat - LEEWAY - 1),
+        Err(IdTokenError::NotYetValid)
+    );
+    let nbf = rs256(&at(serde_json::json!({"nbf": 1_000_500})));
+    check_at(&nbf, &EXP, 1_000_500 - LEEWAY).unwrap();
+    assert_eq!(
+        check_at(&nbf, &EXP, 1_000_500 - LEEWAY - 1),
+        Err(IdTokenError::NotYetValid)
+    );
+}
+
+#[test]
+fn wrong_typed_claims_are_refused_not_ignored() {
+    for (k, v) in [
+        ("exp", serde_json::json!("1003600")),
+        ("iat", serde_json::json!(true)),
+        ("nbf", serde_json::json!("1")),
+        ("exp", serde_json::json!(null)),
+        ("iss", serde_json::json!([ISS])),
+    ] {
+        let t = rs256(&at(serde_json::json!({ k: v.clone() })));
+        assert!(
+            matches!(check_at(&t, &EXP, 1_000_100), Err(IdTokenError::Claims(_))),
+            "{k} = {v}"
+        );
+    }
+    let mut c = at(serde_json::json!({}));
+    c.as_object_mut().unwrap().remove("iat");
+    assert!(
+        matches!(
+            check_at(&rs256(&c), &EXP, 1_000_100),
+            Err(IdTokenError::Claims(_))
+        ),
+        "iat is required"
+    );
+}
+
+#[test]
+fn an_access_token_and_a_key_of_another_type_are_not_an_id_token() {
+    use jsonwebtoken::{EncodingKey, Header, encode};
+    let mut header = Header::new(jsonwebtoken::Algorithm::RS256);
+    header.kid = Some("rsa-1".into());
+    header.typ = Some("at+jwt".into());
+    let key = EncodingKey::from_rsa_pem(&fixture("test_rsa.pem")).unwrap();
+    let at_jwt = encode(&header, &at(serde_json::json!({})), &key).unwrap();
+    assert_eq!(
+        check_at(&at_jwt, &EXP, 1_000_100),
+        Err(IdTokenError::Malformed),
+        "RFC 9068 access tokens are refused (typ)"
+    );
+    // RS256 under the EC key's kid: no key of that kid fits the algorithm.
+    let confused = sign(
+        jsonwebtoken::Algorithm::RS256,
+        "ec-1",
+        "test_rsa.pem",
+        &at(serde_json::json!({})),
+    );
+    assert_eq!(
+        check_at(&confused, &EXP, 1_000_100),
+        Err(IdTokenError::UnknownKey("ec-1".into()))
     );
 }

@@ -10,7 +10,8 @@
 
 use std::time::Duration;
 
-use url::Url;
+use openidconnect::core::{CoreAuthenticationFlow, CoreClient};
+use openidconnect::{AuthUrl, ClientId, CsrfToken, IssuerUrl, Nonce, RedirectUrl, Scope};
 
 use crate::config::IdpSettings;
 use crate::http::Http;
@@ -87,7 +88,10 @@ pub async fn login(
     })
 }
 
-/// The authorization request URL (RFC 6749 §4.1.1 with PKCE and OIDC `nonce`).
+/// The authorization request URL (RFC 6749 §4.1.1 with PKCE): an OpenID Connect request by
+/// openidconnect (`openid` scope first, `nonce`) when the ID token is the proof, else a plain
+/// OAuth request by oauth2 (the scopes as configured, no `nonce`). A query the endpoint
+/// already has (Azure AD B2C's `p=`) is kept.
 pub fn authorization_url(
     meta: &ProviderMetadata,
     idp: &IdpSettings,
@@ -95,22 +99,42 @@ pub fn authorization_url(
     secrets: &AuthRequestSecrets,
     with_nonce: bool,
 ) -> String {
-    let mut url = Url::parse(&meta.authorization_endpoint)
-        .unwrap_or_else(|_| Url::parse("https://invalid.invalid/").expect("static URL"));
-    {
-        let mut q = url.query_pairs_mut();
-        q.append_pair("response_type", "code")
-            .append_pair("client_id", &idp.client_id)
-            .append_pair("redirect_uri", redirect_uri)
-            .append_pair("scope", &idp.scopes.join(" "))
-            .append_pair("state", secrets.state.expose())
-            .append_pair("code_challenge", &secrets.challenge)
-            .append_pair("code_challenge_method", "S256");
-        if with_nonce {
-            q.append_pair("nonce", secrets.nonce.expose());
-        }
+    let auth = AuthUrl::new(meta.authorization_endpoint.clone())
+        .unwrap_or_else(|_| AuthUrl::new("https://invalid.invalid/".into()).expect("static URL"));
+    let redirect = RedirectUrl::new(redirect_uri.to_owned())
+        .unwrap_or_else(|_| RedirectUrl::new("http://127.0.0.1/".into()).expect("static URL"));
+    let client_id = ClientId::new(idp.client_id.clone());
+    let state = secrets.state.expose().to_owned();
+    if with_nonce {
+        let nonce = secrets.nonce.expose().to_owned();
+        let issuer = IssuerUrl::new(idp.issuer.clone()).unwrap_or_else(|_| {
+            IssuerUrl::new("https://invalid.invalid/".into()).expect("static URL")
+        });
+        let client = CoreClient::new(client_id, issuer, Default::default())
+            .set_auth_uri(auth)
+            .set_redirect_uri(redirect);
+        let scopes = idp.scopes.iter().filter(|s| *s != "openid");
+        let (url, _, _) = client
+            .authorize_url(
+                CoreAuthenticationFlow::AuthorizationCode,
+                move || CsrfToken::new(state),
+                move || Nonce::new(nonce),
+            )
+            .add_scopes(scopes.map(|s| Scope::new(s.clone())))
+            .set_pkce_challenge(secrets.challenge.clone())
+            .url();
+        url.into()
+    } else {
+        let client = oauth2::basic::BasicClient::new(client_id)
+            .set_auth_uri(auth)
+            .set_redirect_uri(redirect);
+        let (url, _) = client
+            .authorize_url(move || CsrfToken::new(state))
+            .add_scopes(idp.scopes.iter().map(|s| Scope::new(s.clone())))
+            .set_pkce_challenge(secrets.challenge.clone())
+            .url();
+        url.into()
     }
-    url.into()
 }
 
 #[cfg(test)]
@@ -142,9 +166,53 @@ mod tests {
             &AuthRequestSecrets::generate(),
             true,
         );
-        let parsed = Url::parse(&url).unwrap();
+        let parsed = url::Url::parse(&url).unwrap();
         let q: Vec<(String, String)> = parsed.query_pairs().into_owned().collect();
         assert_eq!(q[0], ("p".into(), "B2C_1_signin".into()), "{url}");
         assert!(q.iter().any(|(k, _)| k == "code_challenge"), "{url}");
+    }
+
+    #[test]
+    fn an_oidc_request_carries_nonce_and_one_openid_scope_and_a_plain_one_neither() {
+        let mut idp = crate::config::Config::parse(
+            "[profiles.p]\ndatabricks_host = \"https://h\"\n[profiles.p.idp]\nkind = \"oidc\"\nissuer = \"https://idp\"\nclient_id = \"c\"\n",
+            std::path::Path::new("c.toml"),
+        )
+        .unwrap()
+        .profiles["p"]
+        .idp
+        .clone();
+        idp.scopes = vec!["openid".into(), "offline_access".into()];
+        let meta = ProviderMetadata {
+            issuer: "https://idp".into(),
+            authorization_endpoint: "https://idp/authorize".into(),
+            token_endpoint: "https://idp/token".into(),
+            jwks_uri: None,
+            device_authorization_endpoint: None,
+            authorization_response_iss_parameter_supported: false,
+        };
+        let secrets = AuthRequestSecrets::generate();
+        let query = |idp: &IdpSettings, with_nonce| -> std::collections::HashMap<String, String> {
+            let url = authorization_url(&meta, idp, "http://127.0.0.1:5/cb", &secrets, with_nonce);
+            url::Url::parse(&url)
+                .unwrap()
+                .query_pairs()
+                .into_owned()
+                .collect()
+        };
+        let oidc = query(&idp, true);
+        assert_eq!(oidc["scope"], "openid offline_access");
+        assert_eq!(oidc["nonce"], secrets.nonce.expose());
+        assert_eq!(oidc["state"], secrets.state.expose());
+        assert_eq!(oidc["response_type"], "code");
+        assert_eq!(oidc["redirect_uri"], "http://127.0.0.1:5/cb");
+        assert_eq!(oidc["code_challenge"], secrets.challenge.as_str());
+        assert_eq!(oidc["code_challenge_method"], "S256");
+        idp.scopes = vec!["all-apis".into(), "offline_access".into()];
+        let plain = query(&idp, false);
+        assert_eq!(plain["scope"], "all-apis offline_access");
+        assert!(!plain.contains_key("nonce"));
+        assert_eq!(plain["state"], secrets.state.expose());
+        assert_eq!(plain["code_challenge"], secrets.challenge.as_str());
     }
 }

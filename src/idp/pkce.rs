@@ -1,47 +1,42 @@
-//! PKCE (RFC 7636, S256 only) and the random `state` and `nonce` of one sign-in attempt.
+//! PKCE (RFC 7636, S256 only) and the random `state` and `nonce` of one sign-in attempt, made
+//! by openidconnect (32 random bytes for the verifier, 16 for `state` and `nonce`).
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use sha2::{Digest, Sha256};
+use openidconnect::{CsrfToken, Nonce, PkceCodeChallenge};
 
-use crate::secret::{Secret, random_token};
+use crate::secret::Secret;
 
 /// The per-attempt secrets of an authorization request. Used once, then dropped.
 #[derive(Debug)]
 pub struct AuthRequestSecrets {
     /// 43 characters of the unreserved set (32 random bytes, base64url).
     pub verifier: Secret,
-    pub challenge: String,
+    pub challenge: PkceCodeChallenge,
     pub state: Secret,
     pub nonce: Secret,
 }
 
 impl AuthRequestSecrets {
     pub fn generate() -> Self {
-        let verifier = random_token(32);
-        let challenge = challenge_s256(&verifier);
+        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         AuthRequestSecrets {
-            verifier: Secret::new(verifier),
+            verifier: Secret::new(verifier.into_secret()),
             challenge,
-            state: Secret::new(random_token(16)),
-            nonce: Secret::new(random_token(16)),
+            state: Secret::new(CsrfToken::new_random().into_secret()),
+            nonce: Secret::new(Nonce::new_random().secret().clone()),
         }
     }
-}
-
-/// `BASE64URL(SHA256(verifier))` (RFC 7636 §4.2).
-pub fn challenge_s256(verifier: &str) -> String {
-    URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use openidconnect::PkceCodeVerifier;
 
     #[test]
     fn rfc7636_appendix_b_vector() {
+        let v = PkceCodeVerifier::new("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk".into());
         assert_eq!(
-            challenge_s256("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
+            PkceCodeChallenge::from_code_verifier_sha256(&v).as_str(),
             "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
         );
     }
@@ -60,6 +55,9 @@ mod tests {
         assert_ne!(a.state, b.state);
         assert_ne!(a.nonce, b.nonce);
         assert_ne!(a.state, a.nonce);
-        assert_eq!(a.challenge, challenge_s256(v));
+        assert_eq!(a.challenge.method().as_str(), "S256");
+        let again =
+            PkceCodeChallenge::from_code_verifier_sha256(&PkceCodeVerifier::new(v.to_owned()));
+        assert_eq!(a.challenge.as_str(), again.as_str());
     }
 }
