@@ -47,15 +47,16 @@ pub fn session_token(
     paths: &Paths,
     store: StoreChoice,
 ) -> anyhow::Result<Secret> {
-    let opened = token_store::open(store, paths).map_err(|e| {
-        UserError::failure(
-            e.to_string(),
-            format!(
-                "set `{}=file`, or unlock the keyring",
-                env_vars::GW_TOKEN_STORE
-            ),
-        )
-    })?;
+    let opened =
+        token_store::open(store, paths, session::keyring_patience(false)).map_err(|e| {
+            UserError::failure(
+                e.to_string(),
+                format!(
+                    "set `{}=file`, or unlock the keyring",
+                    env_vars::GW_TOKEN_STORE
+                ),
+            )
+        })?;
     let ctx = Context {
         config,
         profile,
@@ -78,7 +79,7 @@ pub fn seed_session(
     token: &Secret,
     expires_at: u64,
 ) -> anyhow::Result<()> {
-    let opened = token_store::open(store, paths)?;
+    let opened = token_store::open(store, paths, token_store::Slow::FallBack)?;
     let key = profile.cache_key();
     let lock = KeyLock::acquire(
         &paths.state_dir.join("tokens"),
@@ -110,15 +111,16 @@ pub async fn client_token(
     store: StoreChoice,
     label: &str,
 ) -> anyhow::Result<Secret> {
-    let opened = token_store::open(store, paths).map_err(|e| {
-        UserError::failure(
-            e.to_string(),
-            format!(
-                "set `{}=file`, or unlock the keyring",
-                env_vars::GW_TOKEN_STORE
-            ),
-        )
-    })?;
+    let opened =
+        token_store::open(store, paths, session::keyring_patience(false)).map_err(|e| {
+            UserError::failure(
+                e.to_string(),
+                format!(
+                    "set `{}=file`, or unlock the keyring",
+                    env_vars::GW_TOKEN_STORE
+                ),
+            )
+        })?;
     let place = client::Place {
         store: opened.store.as_ref(),
         paths,

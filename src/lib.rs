@@ -34,6 +34,8 @@ pub mod idp;
 #[doc(hidden)]
 pub mod paths;
 #[doc(hidden)]
+pub mod platform;
+#[doc(hidden)]
 pub mod sanitize;
 #[doc(hidden)]
 pub mod secret;

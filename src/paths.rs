@@ -55,27 +55,6 @@ fn default_config_path(base: &directories::BaseDirs) -> PathBuf {
     base.config_dir().join("gw").join("config.toml")
 }
 
-/// The first executable file named `program` in a `PATH` directory.
-pub fn find_on_path(program: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|d| d.join(program))
-        .find(|p| is_executable(p))
-}
-
-fn is_executable(p: &std::path::Path) -> bool {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        p.metadata()
-            .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-    }
-    #[cfg(not(unix))]
-    {
-        p.is_file()
-    }
-}
-
 /// Create `dir` (and parents) with mode 0700 on Unix, and tighten it if it exists wider.
 pub fn private_dir(dir: &Path) -> std::io::Result<()> {
     #[cfg(unix)]
@@ -122,7 +101,7 @@ pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     }
     tmp.write_all(bytes)?;
     tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
+    crate::platform::replace::persist(tmp, path)?;
     #[cfg(unix)]
     if let Ok(d) = std::fs::File::open(dir) {
         let _ = d.sync_all();

@@ -99,6 +99,18 @@ pub fn login_policy(no_login: bool, unattended: bool) -> Login<'static> {
     }
 }
 
+/// What a keyring that does not answer in time means for this run: a person may answer a
+/// Keychain dialog when gw's stderr is a terminal and the run is not unattended (a client's
+/// token helper, `--no-login`, or any gw inside a gw child).
+pub fn keyring_patience(unattended: bool) -> crate::token_store::Slow {
+    use std::io::IsTerminal as _;
+    let unattended = unattended || std::env::var_os(env_vars::GW_EXEC_PROFILE).is_some();
+    crate::platform::keychain::when_slow(
+        crate::platform::Os::current(),
+        !unattended && std::io::stderr().is_terminal(),
+    )
+}
+
 /// What the caller needs, and the clock and timeout the session runs with.
 pub struct Request<'a> {
     pub min_ttl: MinTtl,

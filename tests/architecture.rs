@@ -49,6 +49,7 @@ const NEVER: &[(&str, &[&str], &[&str], &str)] = &[
             "src/diag.rs",
             "src/advice.rs",
             "src/sanitize.rs",
+            "src/platform",
         ],
         &["launch", "cli", "commands", "session", "endpoint"],
         "helpers know nothing of consumers",

@@ -296,6 +296,7 @@ fn gw_env_round_trips_through_each_shell() {
 /// without a shell and speak JSON over stdin/stdout; `claude-db` (a link to gw) as the wrapper
 /// must run that binary wired to the gateway, with stdio untouched. A recorder stands in for
 /// the extension's Claude Code.
+#[cfg(unix)]
 #[test]
 fn claude_db_works_as_the_ide_extensions_process_wrapper() {
     use std::io::Write;

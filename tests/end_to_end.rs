@@ -199,6 +199,7 @@ fn status_and_logout() {
     assert_eq!(sb.gw(&["token", "--check"]).code, 1);
 }
 
+#[cfg(unix)]
 #[test]
 fn files_are_private() {
     use std::os::unix::fs::PermissionsExt;

@@ -445,6 +445,7 @@ fn supervised(sb: &Sandbox, script: &str) -> std::process::Command {
     c
 }
 
+#[cfg(unix)]
 #[test]
 fn the_childs_exit_code_and_signal_are_gws_and_its_stdout_is_its_own() {
     let servers = Servers::start(&[]);
@@ -463,6 +464,7 @@ fn the_childs_exit_code_and_signal_are_gws_and_its_stdout_is_its_own() {
     );
 }
 
+#[cfg(unix)]
 #[test]
 fn sigterm_is_forwarded_and_ctrl_c_reaches_the_child_while_gw_outlives_it() {
     use std::os::unix::process::CommandExt;

@@ -81,7 +81,7 @@ fn secret_service_stores_reads_replaces_and_deletes_tokens_including_16_kb() {
     }
     let dir = tempfile::tempdir().unwrap();
     let lock = KeyLock::acquire(dir.path(), "k", std::time::Duration::from_secs(1), || {}).unwrap();
-    let store = KeyringStore::os();
+    let store = KeyringStore::os(gw::token_store::Slow::FallBack);
     assert!(store.load("k").unwrap().is_none());
     store.save("k", &record(100), &lock).unwrap();
     assert_eq!(

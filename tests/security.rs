@@ -1,5 +1,9 @@
 //! The guarantees a credential tool must keep (SECURITY.md): cache at rest, crash safety,
 //! clock skew, panics, and HTTP limits.
+//!
+//! Unix only: the checks are of file modes, owners, FIFOs and signals. What they become on
+//! Windows is in SECURITY.md ("On Windows").
+#![cfg(unix)]
 
 mod support;
 

@@ -113,7 +113,12 @@ fn store_check(ctx: &Context<'_>, choice: StoreChoice) -> Check {
             ),
         );
     }
-    let probe = keyring_store::probe(OsKeyring, keyring_store::CALL_TIMEOUT);
+    let probe = keyring_store::probe(
+        OsKeyring {
+            when_slow: crate::token_store::Slow::FallBack,
+        },
+        keyring_store::CALL_TIMEOUT,
+    );
     crate::token_store::remember_verdict(ctx.paths, &probe);
     match (probe, choice) {
         (Ok(()), _) => check(
@@ -200,7 +205,7 @@ pub fn claude_binary() -> Option<PathBuf> {
         let p = PathBuf::from(bin);
         return p.is_file().then_some(p);
     }
-    crate::paths::find_on_path("claude")
+    crate::platform::program::find("claude")
 }
 
 fn network_checks(ctx: &Context<'_>) -> Vec<Check> {

@@ -140,7 +140,8 @@ pub fn launch_target(
             )?;
             say(&plan);
             apply_overlay(&overlay_dir, &plan)?;
-            Err(fail_to_start(launch::process::exec(launch::command(&plan))))
+            let ended = launch::process::exec(launch::command(&plan)?).map_err(fail_to_start)?;
+            Ok(launch::process::end_like(ended))
         }
         Refresh::Endpoint => {
             let running = super::serve::start_endpoint(ctx, store, 0, token)?;
@@ -152,7 +153,7 @@ pub fn launch_target(
             )?;
             say(&plan);
             apply_overlay(&overlay_dir, &plan)?;
-            let ended = launch::process::supervise(launch::command(&plan)).map_err(fail_to_start);
+            let ended = launch::process::supervise(launch::command(&plan)?).map_err(fail_to_start);
             running.stop();
             Ok(launch::process::end_like(ended?))
         }

@@ -31,9 +31,7 @@ pub fn emit(text: &str) -> anyhow::Result<()> {
 
 /// This gw's own path, as a child should call it back.
 pub fn gw_exe() -> std::path::PathBuf {
-    std::env::current_exe()
-        .and_then(|p| p.canonicalize())
-        .unwrap_or_else(|_| "gw".into())
+    crate::platform::exe::current()
 }
 
 /// Resolve a program name on PATH (a name with a `/` is taken as is).
@@ -42,5 +40,5 @@ pub fn resolve_program(program: &std::ffi::OsStr) -> Option<std::path::PathBuf> 
     if p.components().count() > 1 {
         return p.is_file().then(|| p.to_owned());
     }
-    crate::paths::find_on_path(&program.to_string_lossy())
+    crate::platform::program::find(&program.to_string_lossy())
 }

@@ -87,11 +87,14 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         })?,
         _ => config.profile(cli.profile.as_deref())?,
     };
-    let opened = match token_store::open(cli.store, &paths) {
+    let unattended =
+        matches!(&cli.command, Command::Token(t) if t.consumer.is_some() || t.no_login);
+    let patience = crate::session::keyring_patience(unattended);
+    let opened = match token_store::open(cli.store, &paths, patience) {
         Ok(o) => o,
         // `gw doctor` reports an unusable keyring as a failed check instead.
         Err(_) if matches!(cli.command, Command::Doctor(_)) => {
-            token_store::open(StoreChoice::File, &paths)?
+            token_store::open(StoreChoice::File, &paths, patience)?
         }
         Err(e) => {
             return Err(UserError::failure(

@@ -37,8 +37,12 @@ impl TokenSource for SessionSource {
                 Failure::Failed(r.line)
             }
         };
-        let opened = crate::token_store::open(self.store, &self.paths)
-            .map_err(|e| Failure::Failed(e.to_string()))?;
+        let opened = crate::token_store::open(
+            self.store,
+            &self.paths,
+            crate::session::keyring_patience(true),
+        )
+        .map_err(|e| Failure::Failed(e.to_string()))?;
         let profile = self
             .config
             .profile(Some(&self.profile))

@@ -16,7 +16,8 @@ pub trait OpenUrl {
     }
 }
 
-/// `$BROWSER`, else `open` (macOS), `xdg-open` (Linux/BSD), `rundll32` (Windows).
+/// `$BROWSER`, else `open` (macOS), `wslview` (WSL), `xdg-open` (Linux/BSD), `rundll32`
+/// (Windows).
 pub struct SystemBrowser;
 
 impl OpenUrl for SystemBrowser {
@@ -25,6 +26,7 @@ impl OpenUrl for SystemBrowser {
             std::env::var(env_vars::BROWSER).ok(),
             url,
             std::env::consts::OS,
+            super::method::Signals::from_env().wsl_opener,
         );
         let mut cmd = Command::new(&program);
         cmd.args(&args).stdin(Stdio::null());
@@ -69,8 +71,14 @@ fn stderr_handle() -> Stdio {
 /// The command that opens `url` on `os`. `BROWSER` may hold several commands, separated as
 /// that platform separates paths (`:`, or `;` on Windows, where `C:\…` holds a colon), of
 /// which the first is used, and a `%s` placeholder; otherwise the URL is appended as one
-/// argument. Pure.
-pub fn opener_command(browser: Option<String>, url: &str, os: &str) -> (String, Vec<String>) {
+/// argument. Under WSL with `wslview` on PATH (`wsl_opener`), the Windows browser opens it.
+/// Pure.
+pub fn opener_command(
+    browser: Option<String>,
+    url: &str,
+    os: &str,
+    wsl_opener: bool,
+) -> (String, Vec<String>) {
     if let Some(b) = browser.filter(|b| !b.trim().is_empty()) {
         let separator = if os == "windows" { ';' } else { ':' };
         let first = b.split(separator).next().unwrap_or(&b).trim().to_owned();
@@ -92,6 +100,8 @@ pub fn opener_command(browser: Option<String>, url: &str, os: &str) -> (String, 
     }
     if os == "macos" {
         ("open".into(), vec![url.into()])
+    } else if os == "linux" && wsl_opener {
+        ("wslview".into(), vec![url.into()])
     } else if os == "windows" {
         (
             "rundll32".into(),
@@ -138,20 +148,31 @@ mod tests {
 
     #[test]
     fn browser_env_wins_and_takes_the_url_as_one_argument() {
-        let (p, a) = opener_command(Some("/opt/browser.sh".into()), "http://x/?a=1&b=2", "linux");
+        let (p, a) = opener_command(
+            Some("/opt/browser.sh".into()),
+            "http://x/?a=1&b=2",
+            "linux",
+            false,
+        );
         assert_eq!(p, "/opt/browser.sh");
         assert_eq!(a, ["http://x/?a=1&b=2"]);
-        let (p, a) = opener_command(Some("firefox --new-tab %s:chromium".into()), "u", "linux");
+        let (p, a) = opener_command(
+            Some("firefox --new-tab %s:chromium".into()),
+            "u",
+            "linux",
+            false,
+        );
         assert_eq!(
             (p.as_str(), a),
             ("firefox", vec!["--new-tab".to_owned(), "u".to_owned()])
         );
-        let (p, _) = opener_command(Some("  ".into()), "u", "linux");
+        let (p, _) = opener_command(Some("  ".into()), "u", "linux", false);
         assert_ne!(p, "");
         let (p, a) = opener_command(
             Some(r"C:\Program Files\Firefox\firefox.exe;chrome".into()),
             "u",
             "windows",
+            false,
         );
         assert_eq!(
             p, r"C:\Program Files\Firefox\firefox.exe",
@@ -162,6 +183,7 @@ mod tests {
             Some(r#""C:\Program Files\Mozilla\firefox" -new-tab %s"#.into()),
             "u",
             "windows",
+            false,
         );
         assert_eq!(
             (p.as_str(), a),
@@ -170,8 +192,18 @@ mod tests {
                 vec!["-new-tab".to_owned(), "u".to_owned()]
             )
         );
-        assert_eq!(opener_command(None, "u", "macos").0, "open");
-        assert_eq!(opener_command(None, "u", "windows").0, "rundll32");
-        assert_eq!(opener_command(None, "u", "linux").0, "xdg-open");
+        assert_eq!(opener_command(None, "u", "macos", false).0, "open");
+        assert_eq!(opener_command(None, "u", "windows", false).0, "rundll32");
+        assert_eq!(opener_command(None, "u", "linux", false).0, "xdg-open");
+        assert_eq!(
+            opener_command(None, "u", "linux", true),
+            ("wslview".to_owned(), vec!["u".to_owned()]),
+            "WSL hands the URL to the Windows browser"
+        );
+        assert_eq!(
+            opener_command(Some("lynx".into()), "u", "linux", true).0,
+            "lynx",
+            "BROWSER still wins"
+        );
     }
 }

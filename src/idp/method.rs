@@ -41,7 +41,7 @@ impl Signals {
             linux,
             display: set(ev::DISPLAY) || set(ev::WAYLAND_DISPLAY),
             wsl,
-            wsl_opener: wsl && crate::paths::find_on_path("wslview").is_some(),
+            wsl_opener: wsl && crate::platform::program::find("wslview").is_some(),
         }
     }
 }

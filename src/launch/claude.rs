@@ -25,6 +25,8 @@ use serde_json::{Value as Json, json};
 use super::{Input, ModelKey, Refresh, Target, UserEnv, Wiring, helper};
 use crate::env_vars as ev;
 use crate::error::UserError;
+use crate::platform::Os;
+use crate::platform::quote::Shell;
 
 pub static TARGET: Target = Target {
     name: "claude",
@@ -171,7 +173,14 @@ fn wire(input: &Input<'_>) -> Result<Wiring, UserError> {
                 SettingsFile::from_json("your `--settings`", Scope::CommandLine, t).note(&pinned),
             );
         }
-        let helper = helper::sh_command(input.origin.gw_exe, &profile.name, TARGET.name);
+        let shell = Shell::of(Os::current());
+        let helper = helper::command_line(input.origin.gw_exe, &profile.name, TARGET.name, shell)
+            .map_err(|e| {
+                UserError::config(
+                    format!("cannot build Claude Code's token helper: {e}"),
+                    "install gw in a directory whose path holds no `%`, `!` or `\"`, and use a profile name of letters, digits, `-` and `_`",
+                )
+            })?;
         let settings = merge_settings(theirs, &helper, &pinned);
         w.args = super::prepend(
             vec!["--settings".into(), settings.to_string().into()],

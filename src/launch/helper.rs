@@ -4,6 +4,8 @@
 
 use std::path::Path;
 
+use crate::platform::quote::{self, Shell, Unquotable};
+
 /// How often the client re-runs the helper, in seconds: a quarter of the token's lifetime,
 /// between 1 s and 15 min.
 pub fn interval(lifetime: u64) -> u64 {
@@ -29,22 +31,16 @@ pub fn args(profile: &str, target: &str) -> [String; 5] {
     ]
 }
 
-/// The helper as one `/bin/sh -c` command line (Claude Code runs `apiKeyHelper` in a shell).
-pub fn sh_command(gw: &Path, profile: &str, target: &str) -> String {
-    let mut words = vec![sh_quote(&gw.display().to_string())];
-    words.extend(args(profile, target).iter().map(|a| sh_quote(a)));
-    words.join(" ")
-}
-
-/// POSIX single-quoting for `/bin/sh -c`.
-pub fn sh_quote(s: &str) -> String {
-    if !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "/._-+=:,@".contains(c))
-    {
-        return s.to_owned();
-    }
-    format!("'{}'", s.replace('\'', r"'\''"))
+/// The helper as one command line for the shell the client runs it with (Claude Code runs
+/// `apiKeyHelper` through `/bin/sh -c`, or `cmd.exe` on Windows); an error when a word cannot
+/// be given to that shell safely.
+pub fn command_line(
+    gw: &Path,
+    profile: &str,
+    target: &str,
+    shell: Shell,
+) -> Result<String, Unquotable> {
+    quote::program_line(gw, &args(profile, target), shell)
 }
 
 #[cfg(test)]
@@ -65,12 +61,21 @@ mod tests {
     }
 
     #[test]
-    fn the_helper_command_survives_the_shell() {
+    fn the_helper_command_survives_the_shell_that_runs_it() {
         assert_eq!(
-            sh_command(Path::new("/opt/my tools/gw"), "it's", "claude"),
+            command_line(Path::new("/opt/my tools/gw"), "it's", "claude", Shell::Sh).unwrap(),
             r"'/opt/my tools/gw' token --profile 'it'\''s' --for claude"
         );
-        assert_eq!(sh_quote(""), "''");
-        assert_eq!(sh_quote("$(x)"), "'$(x)'");
+        assert_eq!(
+            command_line(
+                Path::new(r"C:\Program Files\gw\gw.exe"),
+                "dev",
+                "claude",
+                Shell::Cmd
+            )
+            .unwrap(),
+            r#""C:\Program Files\gw\gw.exe" token --profile dev --for claude"#
+        );
+        assert!(command_line(Path::new(r"C:\gw.exe"), "100%", "claude", Shell::Cmd).is_err());
     }
 }

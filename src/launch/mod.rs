@@ -32,6 +32,8 @@ use crate::config::Profile;
 use crate::env_vars as ev;
 use crate::error::UserError;
 use crate::exchange::DatabricksToken;
+use crate::platform::Os;
+use crate::platform::program::{self, Start};
 use crate::secret::Secret;
 
 /// Every target, in the order `--help` lists them. Adding a target is one file and one entry.
@@ -364,9 +366,36 @@ pub fn plan(target: &Target, program: OsString, input: &Input<'_>) -> Result<Pla
     })
 }
 
-/// The command with its environment applied.
-pub fn command(plan: &Plan) -> Command {
-    let mut cmd = Command::new(&plan.program);
+/// The command with its environment applied, started the way the platform can start it
+/// ([`program::how_to_start`]: on Windows an npm `.cmd` shim runs as its node script).
+pub fn command(plan: &Plan) -> Result<Command, UserError> {
+    let path = Path::new(&plan.program);
+    let os = Os::current();
+    let shim = program::is_batch(path, os)
+        .then(|| crate::paths::read_user_file(path))
+        .flatten();
+    let node_beside = path.parent().is_some_and(|d| d.join("node.exe").is_file());
+    let mut cmd = match program::how_to_start(path, shim.as_deref(), node_beside, os) {
+        Start::Direct => Command::new(path),
+        Start::Node { node, script } => {
+            let mut c = Command::new(node);
+            c.arg(script);
+            c
+        }
+        Start::Batch => {
+            program::check_batch_line(path.as_os_str(), &plan.args).map_err(|len| {
+                UserError::failure(
+                    format!(
+                        "cannot run `{}`: its command line would be {len} characters, more than cmd.exe's {}",
+                        path.display(),
+                        program::CMD_MAX_LINE
+                    ),
+                    "install the program's .exe (or its npm package, whose shim gw starts through node), or pass fewer arguments",
+                )
+            })?;
+            Command::new(path)
+        }
+    };
     cmd.args(&plan.args);
     for name in &plan.env.remove {
         cmd.env_remove(name);
@@ -374,7 +403,7 @@ pub fn command(plan: &Plan) -> Command {
     for (name, value) in &plan.env.set {
         cmd.env(name, value.expose());
     }
-    cmd
+    Ok(cmd)
 }
 
 /// How to install a target's program, for the "not found" hint.

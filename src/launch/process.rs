@@ -15,6 +15,7 @@ pub enum Ending {
     /// Exit with this code.
     Code(u8),
     /// Die of this signal (Unix).
+    #[cfg_attr(not(unix), allow(dead_code))]
     Signal(i32),
 }
 
@@ -43,20 +44,18 @@ pub fn ending(status: ExitStatus) -> Ending {
     Ending::Code(1)
 }
 
-/// Replace this process with `cmd` (Unix), or run it and exit with its code (elsewhere).
-/// Returns only on failure to start it.
-pub fn exec(mut cmd: Command) -> std::io::Error {
+/// Replace this process with `cmd` (Unix: returns only when it cannot start), or run it as
+/// gw's child and say how it ended (elsewhere).
+#[cfg_attr(not(unix), allow(unused_mut))]
+pub fn exec(mut cmd: Command) -> std::io::Result<Ending> {
     #[cfg(unix)]
     {
         use std::os::unix::process::CommandExt;
-        cmd.exec()
+        Err(cmd.exec())
     }
     #[cfg(not(unix))]
     {
-        match supervise(cmd) {
-            Ok(end) => std::process::exit(i32::from(end.code())),
-            Err(e) => e,
-        }
+        supervise(cmd)
     }
 }
 
@@ -153,11 +152,12 @@ mod signals {
 
 #[cfg(not(unix))]
 mod signals {
-    pub struct Guard;
+    pub use crate::platform::console::Guard;
 
-    /// Elsewhere the console delivers Ctrl+C to every process attached to it.
+    /// The console delivers Ctrl+C to every process attached to it, the child too: gw leaves
+    /// it to the child and waits ([`crate::platform::console`]).
     pub fn forward_to(_pid: u32) -> Guard {
-        Guard
+        crate::platform::console::leave_ctrl_c_to_the_child()
     }
 
     pub fn reraise(_sig: i32) {}

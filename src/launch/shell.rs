@@ -73,15 +73,41 @@ pub fn quote_fish(s: &str) -> String {
     format!("'{}'", s.replace('\\', r"\\").replace('\'', r"\'"))
 }
 
-/// PowerShell: single quotes (no expansion); a `'` (and its typographic twins) is doubled.
+/// PowerShell, one line per statement whatever the value holds (`gw env | Invoke-Expression`
+/// runs each line on its own):
+/// - no control characters: single quotes (no expansion), a `'` (and its typographic twins)
+///   doubled;
+/// - else double quotes, with `` ` ``, `$`, the double quotes (and their typographic twins)
+///   escaped by a backtick, and each control character written as an escape (`` `n ``,
+///   `` `r ``, `` `t ``, `` `0 ``, or `` `u{…} ``).
 pub fn quote_powershell(s: &str) -> String {
-    let mut out = String::from("'");
-    for c in s.chars() {
-        if matches!(c, '\'' | '\u{2018}' | '\u{2019}' | '\u{201A}' | '\u{201B}') {
+    let mut out = String::new();
+    if !s.chars().any(char::is_control) {
+        out.push('\'');
+        for c in s.chars() {
+            if matches!(c, '\'' | '\u{2018}' | '\u{2019}' | '\u{201A}' | '\u{201B}') {
+                out.push(c);
+            }
             out.push(c);
         }
-        out.push(c);
+        out.push('\'');
+        return out;
     }
-    out.push('\'');
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '\n' => out.push_str("`n"),
+            '\r' => out.push_str("`r"),
+            '\t' => out.push_str("`t"),
+            '\0' => out.push_str("`0"),
+            c if c.is_control() => out.push_str(&format!("`u{{{:x}}}", c as u32)),
+            '`' | '$' | '"' | '\u{201C}' | '\u{201D}' | '\u{201E}' => {
+                out.push('`');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
     out
 }

@@ -740,6 +740,10 @@ fn shell_quoting_for_each_shell() {
     assert_eq!(quote_sh("a b'c"), r"'a b'\''c'");
     assert_eq!(quote_fish(r"a\b'c"), r"'a\\b\'c'");
     assert_eq!(quote_powershell("a'b$c"), "'a''b$c'");
+    // A value with a newline stays one line: each line of `gw env` is its own statement.
+    let q = quote_powershell("line1\nline2 $HOME `x` \"q\"\u{7}");
+    assert!(!q.contains('\n'), "{q}");
+    assert_eq!(q, "\"line1`nline2 `$HOME ``x`` `\"q`\"`u{7}\"");
     let mut env = ChildEnv::default();
     env.set("A", "x y");
     env.remove.push("B".into());

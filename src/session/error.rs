@@ -61,6 +61,11 @@ impl SessionError {
                 format!("cannot lock the token cache of profile `{name}`: {e}"),
                 "check the permissions of gw's state directory (`gw config path --state-dir`)",
             ),
+            SessionError::Load(StoreError::NeedsPerson { reason })
+            | SessionError::Save(StoreError::NeedsPerson { reason }) => UserError::login_required(
+                format!("profile `{name}`: {reason}"),
+                crate::platform::keychain::HINT_GIVE_UP,
+            ),
             e @ SessionError::Load(_) => UserError::failure(
                 e.to_string(),
                 "check the token store, or run `gw logout` and sign in again",

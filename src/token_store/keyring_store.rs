@@ -3,7 +3,9 @@
 //! same JSON record as the file store.
 //!
 //! - Every keyring call runs under a time limit ([`CALL_TIMEOUT`]): a keyring waiting for an
-//!   unlock prompt nobody sees makes gw fall back or fail, never hang.
+//!   unlock prompt nobody sees makes gw fall back or fail, never hang. A macOS Keychain dialog
+//!   ("allow gw to use this item") is waited for when a person sees gw's stderr, and makes an
+//!   unattended gw exit 3 otherwise: it is never taken for "no keyring" ([`within`]).
 //! - A record larger than the backend's item limit (Windows: 2560 bytes; Entra tokens with
 //!   group claims exceed it) is stored in chunks: the parts under a generation named by the
 //!   content's hash, then a head item naming that generation. A reader sees the old record or
@@ -15,6 +17,8 @@
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
+
+use crate::platform::keychain::{self, Slow};
 
 use super::{KeyLock, StoreError, StoreKind, StoredTokens, TokenStore, parse_record};
 
@@ -43,6 +47,9 @@ pub enum BackendError {
     },
     /// The keyring answered, but refused.
     Failed(String),
+    /// The keyring waits for a person nobody can be (a macOS Keychain dialog shown to a
+    /// client's token helper): never a reason to read another store.
+    NeedsPerson(String),
 }
 
 impl BackendError {
@@ -65,31 +72,65 @@ pub trait SecretBackend: Send + Sync {
     fn name(&self) -> &'static str;
 }
 
-/// The platform keyring.
-pub struct OsKeyring;
+/// The platform keyring, and what a call that does not answer in time means
+/// ([`keychain::when_slow`]).
+pub struct OsKeyring {
+    pub when_slow: Slow,
+}
 
 impl OsKeyring {
     fn call<T: Send + 'static>(
+        &self,
         account: &str,
         op: impl FnOnce(keyring::Entry) -> keyring::Result<T> + Send + 'static,
     ) -> Result<T, BackendError> {
         let account = account.to_owned();
-        bounded(CALL_TIMEOUT, move || {
-            keyring::Entry::new(SERVICE, &account).and_then(op)
-        })
-        .ok_or_else(|| {
-            BackendError::unavailable(format!(
-                "the keyring did not answer within {} s (locked, waiting for an unlock prompt?)",
-                CALL_TIMEOUT.as_secs()
-            ))
-        })?
-        .map_err(classify)
+        within(
+            CALL_TIMEOUT,
+            keychain::PATIENCE,
+            self.when_slow,
+            move || {
+                keyring::Entry::new(SERVICE, &account)
+                    .and_then(op)
+                    .map_err(classify)
+            },
+        )
+    }
+}
+
+/// Run a keyring call on its own thread and read its answer: within `limit`, or — when a
+/// person may be answering a dialog ([`Slow::Wait`]) — within `patience` more, said on stderr.
+/// A call still running is left to finish or die with the process.
+pub fn within<T: Send + 'static>(
+    limit: Duration,
+    patience: Duration,
+    when_slow: Slow,
+    call: impl FnOnce() -> Result<T, BackendError> + Send + 'static,
+) -> Result<T, BackendError> {
+    let answer = spawn(call);
+    let late = |secs: u64| {
+        BackendError::unavailable(format!(
+            "the keyring did not answer within {secs} s (locked, waiting for an unlock prompt?)"
+        ))
+    };
+    match answer.recv_timeout(limit) {
+        Ok(r) => r,
+        Err(_) => match when_slow {
+            Slow::FallBack => Err(late(limit.as_secs())),
+            Slow::GiveUp => Err(BackendError::NeedsPerson(keychain::SAY_GIVE_UP.into())),
+            Slow::Wait => {
+                eprintln!("{}", keychain::SAY_WAIT);
+                answer
+                    .recv_timeout(patience)
+                    .map_err(|_| late((limit + patience).as_secs()))?
+            }
+        },
     }
 }
 
 impl SecretBackend for OsKeyring {
     fn get(&self, account: &str) -> Result<Option<String>, BackendError> {
-        match Self::call(account, |e| e.get_password()) {
+        match self.call(account, |e| e.get_password()) {
             Ok(v) => Ok(Some(v)),
             Err(BackendError::NotFound) => Ok(None),
             Err(e) => Err(e),
@@ -98,11 +139,11 @@ impl SecretBackend for OsKeyring {
 
     fn set(&self, account: &str, value: &str) -> Result<(), BackendError> {
         let value = value.to_owned();
-        Self::call(account, move |e| e.set_password(&value))
+        self.call(account, move |e| e.set_password(&value))
     }
 
     fn delete(&self, account: &str) -> Result<bool, BackendError> {
-        match Self::call(account, |e| e.delete_credential()) {
+        match self.call(account, |e| e.delete_credential()) {
             Ok(()) => Ok(true),
             Err(BackendError::NotFound) => Ok(false),
             Err(e) => Err(e),
@@ -175,11 +216,18 @@ pub fn bounded<T: Send + 'static>(
     limit: Duration,
     f: impl FnOnce() -> T + Send + 'static,
 ) -> Option<T> {
+    spawn(f).recv_timeout(limit).ok()
+}
+
+/// Run `f` on its own thread; its answer arrives on the receiver.
+fn spawn<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> std::sync::mpsc::Receiver<T> {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let _ = tx.send(f());
     });
-    rx.recv_timeout(limit).ok()
+    rx
 }
 
 /// A write/read/delete round trip of a throwaway entry, bounded by `limit` in all.
@@ -202,7 +250,11 @@ pub fn probe(backend: impl SecretBackend + 'static, limit: Duration) -> Result<(
     });
     match outcome {
         Some(Ok(())) => Ok(()),
-        Some(Err(BackendError::Unavailable { reason: m, .. } | BackendError::Failed(m))) => Err(m),
+        Some(Err(
+            BackendError::Unavailable { reason: m, .. }
+            | BackendError::Failed(m)
+            | BackendError::NeedsPerson(m),
+        )) => Err(m),
         Some(Err(BackendError::NotFound)) => {
             Err("the keyring lost an item it was just given".into())
         }
@@ -230,9 +282,9 @@ pub struct KeyringStore<B> {
 }
 
 impl KeyringStore<OsKeyring> {
-    pub fn os() -> Self {
+    pub fn os(when_slow: Slow) -> Self {
         KeyringStore {
-            backend: OsKeyring,
+            backend: OsKeyring { when_slow },
             max_item: MAX_ITEM,
         }
     }
@@ -261,6 +313,7 @@ impl<B: SecretBackend> KeyringStore<B> {
                 reason: "the item is gone".into(),
             },
             BackendError::Failed(reason) => StoreError::Keyring { what, reason },
+            BackendError::NeedsPerson(reason) => StoreError::NeedsPerson { reason },
         }
     }
 
@@ -474,6 +527,68 @@ impl SecretBackend for std::sync::Arc<MemoryKeyring> {
 mod tests {
     use super::*;
     use std::sync::Arc;
+
+    /// A keyring call that answers after `ms` (a Keychain dialog someone clicks).
+    fn answers_after(ms: u64) -> impl FnOnce() -> Result<&'static str, BackendError> + Send {
+        move || {
+            std::thread::sleep(Duration::from_millis(ms));
+            Ok("record")
+        }
+    }
+
+    #[test]
+    fn a_slow_keychain_is_waited_for_by_a_person_and_never_taken_for_no_keyring_by_a_helper() {
+        let limit = Duration::from_millis(50);
+        let patience = Duration::from_secs(10);
+        assert_eq!(
+            within(limit, patience, Slow::Wait, answers_after(300)).unwrap(),
+            "record",
+            "with a person there, the answer after the dialog is read"
+        );
+        assert!(matches!(
+            within(limit, patience, Slow::GiveUp, answers_after(300)),
+            Err(BackendError::NeedsPerson(_))
+        ));
+        assert!(matches!(
+            within(limit, patience, Slow::FallBack, answers_after(300)),
+            Err(BackendError::Unavailable { .. })
+        ));
+        assert_eq!(
+            within(limit, patience, Slow::GiveUp, answers_after(0)).unwrap(),
+            "record",
+            "a prompt answer is read whoever asks"
+        );
+    }
+
+    #[test]
+    fn a_keychain_nobody_can_answer_is_no_reason_to_read_the_file_store() {
+        struct Waiting;
+        impl SecretBackend for Waiting {
+            fn get(&self, _: &str) -> Result<Option<String>, BackendError> {
+                Err(BackendError::NeedsPerson("dialog".into()))
+            }
+            fn set(&self, _: &str, _: &str) -> Result<(), BackendError> {
+                Err(BackendError::NeedsPerson("dialog".into()))
+            }
+            fn delete(&self, _: &str) -> Result<bool, BackendError> {
+                Err(BackendError::NeedsPerson("dialog".into()))
+            }
+            fn name(&self) -> &'static str {
+                "waiting"
+            }
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let store = super::super::FallbackStore {
+            keyring: KeyringStore::with_backend(Waiting, MAX_ITEM),
+            file: super::super::file_store::FileStore::new(dir.path()),
+        };
+        let (_d, l) = lock();
+        store.file.save("k", &record(10), &l).unwrap();
+        assert!(matches!(
+            store.load("k"),
+            Err(StoreError::NeedsPerson { .. })
+        ));
+    }
 
     fn record(size: usize) -> StoredTokens {
         let mut r = StoredTokens::new("p");

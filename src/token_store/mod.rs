@@ -14,6 +14,7 @@ use thiserror::Error;
 use crate::exchange::DatabricksToken;
 use crate::secret::Secret;
 
+pub use crate::platform::keychain::Slow;
 pub use lock::KeyLock;
 
 /// The record kept per profile. The same JSON in every store.
@@ -98,6 +99,9 @@ pub enum StoreError {
     },
     #[error("the keyring refused to {what}: {reason}")]
     Keyring { what: &'static str, reason: String },
+    /// The keyring waits for a person who is not there ([`Slow::GiveUp`]).
+    #[error("{reason}")]
+    NeedsPerson { reason: String },
 }
 
 /// A place that keeps [`StoredTokens`] under a cache key.
@@ -218,7 +222,14 @@ struct Verdict {
 ///   unavailable keyring is an error, never a fallback.
 /// - `auto`: the keyring when the probe (or a recent verdict) says it works, with the file
 ///   store behind it; else the file store, said once on stderr when the verdict is made.
-pub fn open(choice: StoreChoice, paths: &crate::paths::Paths) -> Result<Opened, StoreError> {
+///
+/// `when_slow` says what a keyring call that does not answer in time means
+/// ([`crate::platform::keychain::when_slow`]).
+pub fn open(
+    choice: StoreChoice,
+    paths: &crate::paths::Paths,
+    when_slow: Slow,
+) -> Result<Opened, StoreError> {
     let file = file_store::FileStore::new(&paths.state_dir.join("tokens"));
     if choice == StoreChoice::File {
         return Ok(Opened {
@@ -227,7 +238,7 @@ pub fn open(choice: StoreChoice, paths: &crate::paths::Paths) -> Result<Opened, 
         });
     }
     let verdict = keyring_verdict(paths);
-    let keyring = keyring_store::KeyringStore::os();
+    let keyring = keyring_store::KeyringStore::os(when_slow);
     match (choice, verdict) {
         (StoreChoice::Keyring, Ok(())) => Ok(Opened {
             store: Box::new(keyring),
@@ -265,7 +276,12 @@ fn keyring_verdict(paths: &crate::paths::Paths) -> Result<(), String> {
             return if v.available { Ok(()) } else { Err(v.reason) };
         }
     }
-    let result = keyring_store::probe(keyring_store::OsKeyring, keyring_store::CALL_TIMEOUT);
+    let result = keyring_store::probe(
+        keyring_store::OsKeyring {
+            when_slow: Slow::FallBack,
+        },
+        keyring_store::CALL_TIMEOUT,
+    );
     remember_verdict(paths, &result);
     if let Err(why) = &result {
         eprintln!(
