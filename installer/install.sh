@@ -55,6 +55,11 @@ die() {
 if [ -z "${HOME:-}" ]; then
 	die 2 "HOME is not set" "run the installer as the user who will use gw"
 fi
+case $(uname -s) in
+MINGW* | MSYS* | CYGWIN*)
+	die 2 "this installer is for Linux and macOS" "on Windows, run installer/install.ps1 in PowerShell: powershell -ExecutionPolicy Bypass -File installer\\install.ps1"
+	;;
+esac
 
 prefix=${PREFIX:-$HOME/.local}
 from=
@@ -340,6 +345,11 @@ find_bins() { # DIR
 	if [ -f "$1/gw" ] || [ -f "$1/bin/gw" ]; then
 		die 1 "found gw but no gw-admin in $from" "ship both binaries side by side"
 	fi
+	for d in "$1" "$1/bin" "$1"/* "$1"/*/bin; do
+		if [ -f "$d/gw.exe" ]; then
+			die 1 "$from holds Windows binaries (gw.exe)" "on Windows, run installer/install.ps1 in PowerShell"
+		fi
+	done
 	die 1 "no gw and gw-admin binaries in $from" "pass a directory (or archive) holding both, at its top, in bin/ or in one subdirectory"
 }
 
@@ -395,7 +405,19 @@ binaries_from_source() { # -> prints the directory holding them
 	printf '%s\n' "$out"
 }
 
+# Whether macOS marked FILE as downloaded (Gatekeeper then refuses an unsigned binary, and
+# the failure would look like a wrong architecture).
+quarantined() { # FILE
+	[ "$(uname -s)" = Darwin ] && xattr -p com.apple.quarantine "$1" >/dev/null 2>&1
+}
+
 install_binaries() { # SRC_DIR
+	for b in gw gw-admin; do
+		if quarantined "$1/$b"; then
+			die 1 "macOS has quarantined $1/$b (it was downloaded by a browser), so Gatekeeper will not run it" \
+				"if you trust where it came from, run \`xattr -d com.apple.quarantine '$1/gw' '$1/gw-admin'\` (or download the archive with curl, which sets no quarantine) and run the installer again"
+		fi
+	done
 	mkdir -p "$bin" 2>/dev/null || die 1 "cannot create $bin" "pass --prefix DIR with a directory you can write to"
 	for b in gw gw-admin; do
 		if [ -f "$bin/$b" ] && cmp -s "$1/$b" "$bin/$b"; then
@@ -409,8 +431,12 @@ install_binaries() { # SRC_DIR
 		say "  installed $bin/$b"
 	done
 	for b in gw gw-admin; do
-		v=$("$bin/$b" --version </dev/null 2>&1) ||
+		if ! v=$("$bin/$b" --version </dev/null 2>&1); then
+			if quarantined "$bin/$b"; then
+				die 1 "macOS's Gatekeeper blocks $bin/$b (quarantined download)" "run \`xattr -d com.apple.quarantine '$bin/$b'\`, or download with curl"
+			fi
 			die 1 "$bin/$b does not run on this machine: $v" "use binaries built for $(uname -sm)"
+		fi
 		say "  $v"
 	done
 	# gw answers to `claude-db` too: the one executable the Claude Code IDE extensions can take

@@ -403,6 +403,36 @@ run_install "$h" --purge
 check "--purge without --uninstall: exit 2" rc_is 2
 run_install "$h" --help
 check "--help shows the usage" sh -c "[ $rc = 0 ] && grep -qF 'Usage: installer/install.sh' '$W/last.out'"
+# Another platform, played by stubs of uname and xattr first on PATH.
+fake_os() { # NAME UNAME_S QUARANTINED(0/1)
+	local d=$W/fake-$1
+	mkdir -p "$d"
+	# shellcheck disable=SC2016 # the stubs' own $1 and $2
+	printf '#!/bin/sh\ncase "$1" in -s) echo %s ;; -m) echo arm64 ;; *) echo %s ;; esac\n' "$2" "$2" >"$d/uname"
+	if [ "$3" = 1 ]; then
+		# shellcheck disable=SC2016
+		printf '#!/bin/sh\n[ "$1" = -p ] && [ "$2" = com.apple.quarantine ] && echo "0083;00000000;Safari;" && exit 0\nexit 1\n' >"$d/xattr"
+	else
+		printf '#!/bin/sh\nexit 1\n' >"$d/xattr"
+	fi
+	chmod +x "$d/uname" "$d/xattr"
+	printf '%s:' "$d"
+}
+h=$(new_home quarantine)
+INSTALL_PATH_EXTRA=$(fake_os mac-dl Darwin 1) run_install "$h" --from "$W/dist" --non-interactive
+check "macOS: a quarantined download is refused before it is installed, with the xattr command to run" \
+	sh -c "[ $rc = 1 ] && grep -qF 'quarantined' '$W/last.out' && grep -qF 'xattr -d com.apple.quarantine' '$W/last.out' && [ ! -e '$h/.local/bin/gw' ]"
+INSTALL_PATH_EXTRA=$(fake_os mac-ok Darwin 0) run_install "$h" --from "$W/dist" --non-interactive --no-alias
+check "macOS: binaries without the quarantine flag install" sh -c "[ $rc = 0 ] && [ -x '$h/.local/bin/gw' ]"
+INSTALL_PATH_EXTRA=$(fake_os win MINGW64_NT-10.0 0) run_install "$h" --non-interactive
+check "Git Bash on Windows: exit 2 pointing at install.ps1" \
+	sh -c "[ $rc = 2 ] && grep -qF 'install.ps1' '$W/last.out'"
+mkdir -p "$W/windist"
+cp "$dist/gw" "$W/windist/gw.exe"
+cp "$dist/gw-admin" "$W/windist/gw-admin.exe"
+run_install "$h" --from "$W/windist" --non-interactive
+check "--from Windows binaries (gw.exe): exit 1 pointing at install.ps1" \
+	sh -c "[ $rc = 1 ] && grep -qF 'install.ps1' '$W/last.out'"
 echo "     ($(elapsed "$t0"))"
 
 # ------------------------------------------- 4: interactive, through a pty --

@@ -249,7 +249,8 @@ mod tests {
         let err =
             check_legacy_profiles("profile = \"default\"\n", p, d, None, &mut notes).unwrap_err();
         assert_eq!(err.code, 2);
-        assert!(err.hint.unwrap().contains("/h/.codex/default.config.toml"));
+        let expected = d.join("default.config.toml").display().to_string();
+        assert!(err.hint.unwrap().contains(&expected));
         let tables = "[profiles.work]\nmodel = \"o3\"\n";
         assert!(check_legacy_profiles(tables, p, d, Some("work"), &mut notes).is_err());
         check_legacy_profiles(tables, p, d, None, &mut notes).unwrap();

@@ -49,16 +49,21 @@ fn link(target: &Path, at: &Path) -> std::io::Result<()> {
 }
 
 /// Windows: directory links need no privilege only as junctions, which std cannot make; a
-/// symbolic link is tried (Developer Mode allows it), else a file is copied and a directory
-/// left out (the client then starts that part fresh).
+/// symbolic link is tried (Developer Mode allows it), and kept only when it reads through.
+/// Else a file is hard-linked (no privilege, same volume), else copied; a directory is left
+/// out (the client then starts that part fresh).
 #[cfg(windows)]
 fn link(target: &Path, at: &Path) -> std::io::Result<()> {
     if target.is_dir() {
-        std::os::windows::fs::symlink_dir(target, at).or(Ok(()))
-    } else {
-        std::os::windows::fs::symlink_file(target, at)
-            .or_else(|_| std::fs::copy(target, at).map(|_| ()))
+        return std::os::windows::fs::symlink_dir(target, at).or(Ok(()));
     }
+    if std::os::windows::fs::symlink_file(target, at).is_ok() {
+        if std::fs::metadata(at).is_ok() {
+            return Ok(());
+        }
+        let _ = std::fs::remove_file(at);
+    }
+    std::fs::hard_link(target, at).or_else(|_| std::fs::copy(target, at).map(|_| ()))
 }
 
 #[cfg(test)]

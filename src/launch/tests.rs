@@ -8,6 +8,14 @@ use serde_json::json;
 
 use super::*;
 
+/// `rel` under `home`, joined as gw joins it (with this platform's separator).
+fn under(home: &str, rel: &str) -> String {
+    rel.split('/')
+        .fold(PathBuf::from(home), |p, c| p.join(c))
+        .display()
+        .to_string()
+}
+
 fn profile(extra: &str) -> Profile {
     let text = format!(
         "[profiles.p]\ndatabricks_host = \"https://h.example\"\nmodel = \"m-all\"\n{extra}\n[profiles.p.idp]\nkind = \"oidc\"\nissuer = \"https://idp.example\"\nclient_id = \"c\"\n"
@@ -69,11 +77,14 @@ impl World {
         args: &[&str],
         credential: Credential<'_>,
     ) -> Result<Plan, UserError> {
-        let read = |p: &Path| self.files.get(p).cloned();
+        // Paths gw joins carry this platform's separator; the world's are written with `/`.
+        let slash = |p: &Path| PathBuf::from(p.to_string_lossy().replace('\\', "/"));
+        let read = |p: &Path| self.files.get(&slash(p)).cloned();
         let list = |dir: &Path| {
+            let dir = slash(dir);
             self.files
                 .keys()
-                .filter_map(|f| f.strip_prefix(dir).ok())
+                .filter_map(|f| f.strip_prefix(&dir).ok())
                 .filter_map(|rel| rel.components().next())
                 .map(|c| c.as_os_str().to_string_lossy().into_owned())
                 .collect::<std::collections::BTreeSet<_>>()
@@ -255,9 +266,14 @@ fn claude_points_at_the_gateway_without_a_token_in_its_environment() {
     assert!(!format!("{plan:?}").contains("canary-7f3a"));
     assert!(plan.notes.is_empty(), "{:?}", plan.notes);
     let s = settings_of(&plan);
-    assert_eq!(
-        s["apiKeyHelper"],
+    let expected = if cfg!(windows) {
+        "\"/opt/my tools/gw\" token --profile p --for claude"
+    } else {
         "'/opt/my tools/gw' token --profile p --for claude"
+    };
+    assert_eq!(
+        s["apiKeyHelper"], expected,
+        "quoted for the shell that runs it"
     );
     assert_eq!(s["permissions"]["deny"], json!(["WebSearch"]));
     assert_eq!(&args_of(&plan)[2..], ["-p", "hi"]);
@@ -339,11 +355,17 @@ fn a_settings_file_cannot_redirect_claude_and_gw_says_which_file_tried() {
     assert!(s["apiKeyHelper"].as_str().unwrap().contains("--for claude"));
     let notes = plan.notes.join("\n");
     assert!(
-        notes.contains("`/home/u/.claude/settings.json` sets ANTHROPIC_AUTH_TOKEN, ANTHROPIC_BASE_URL, ANTHROPIC_MODEL;"),
+        notes.contains(&format!(
+            "`{}` sets ANTHROPIC_AUTH_TOKEN, ANTHROPIC_BASE_URL, ANTHROPIC_MODEL;",
+            under("/home/u", ".claude/settings.json")
+        )),
         "{notes}"
     );
     assert!(
-        notes.contains("`/work/repo/.claude/settings.local.json` sets"),
+        notes.contains(&format!(
+            "`{}` sets",
+            under("/work/repo", ".claude/settings.local.json")
+        )),
         "{notes}"
     );
     assert!(notes.contains("apiKeyHelper"), "{notes}");
@@ -500,6 +522,7 @@ fn a_users_own_settings_are_merged_into_gws_and_gw_wins_what_it_pins() {
     assert_eq!(err.code, 2);
 }
 
+#[cfg(unix)]
 #[test]
 fn the_helper_command_survives_sh_c() {
     let plan = World::default()
@@ -625,7 +648,7 @@ fn codex_refuses_what_would_take_the_gateway_away_before_any_sign_in() {
     assert!(
         err.hint
             .unwrap()
-            .contains("/home/u/.codex/default.config.toml")
+            .contains(&under("/home/u", ".codex/default.config.toml"))
     );
     let err = World::default()
         .var("CODEX_HOME", "/cx")
@@ -639,7 +662,7 @@ fn codex_refuses_what_would_take_the_gateway_away_before_any_sign_in() {
         )
         .unwrap_err();
     assert!(
-        err.message.contains("/cx/config.toml"),
+        err.message.contains(&under("/cx", "config.toml")),
         "CODEX_HOME is honoured"
     );
     let ok = World::default()

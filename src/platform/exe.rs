@@ -144,7 +144,7 @@ mod tests {
             cellar.clone(),
         ];
         let on_path = |name: &str| {
-            let p = PathBuf::from("/opt/homebrew/bin").join(name);
+            let p = PathBuf::from(format!("/opt/homebrew/bin/{name}"));
             links.contains(&p).then_some(p)
         };
         let same =

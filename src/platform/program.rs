@@ -265,4 +265,19 @@ mod tests {
         let long = vec![OsString::from("x".repeat(CMD_MAX_LINE))];
         assert!(check_batch_line(OsStr::new(r"C:\x\tool.cmd"), &long).is_err());
     }
+
+    /// The edge on Windows: beside npm's extensionless `#!/bin/sh` script, the `.cmd` is the
+    /// one found.
+    #[cfg(windows)]
+    #[test]
+    fn the_cmd_shim_is_found_not_the_sh_script_beside_it() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("claude"), "#!/bin/sh\n").unwrap();
+        std::fs::write(dir.path().join("claude.cmd"), NPM_SHIM).unwrap();
+        let found = candidates("claude", &[dir.path().to_owned()], None, Os::Windows)
+            .into_iter()
+            .find(|p| runnable(p))
+            .unwrap();
+        assert_eq!(found, dir.path().join("claude.cmd"));
+    }
 }

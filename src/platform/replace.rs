@@ -86,4 +86,30 @@ mod tests {
         persist(tmp, &path).unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), b"new");
     }
+
+    /// The edge on Windows: a target held open without `FILE_SHARE_DELETE` (as a scanner
+    /// would) for a moment is replaced once it is let go, not reported as an error.
+    #[cfg(windows)]
+    #[test]
+    fn a_target_held_open_for_a_moment_is_replaced_once_released() {
+        use std::io::Write;
+        use std::os::windows::fs::OpenOptionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        std::fs::write(&path, b"old").unwrap();
+        let held = std::fs::OpenOptions::new()
+            .read(true)
+            .share_mode(1) // FILE_SHARE_READ only
+            .open(&path)
+            .unwrap();
+        let release = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(150));
+            drop(held);
+        });
+        let mut tmp = tempfile::NamedTempFile::new_in(dir.path()).unwrap();
+        tmp.write_all(b"new").unwrap();
+        persist(tmp, &path).unwrap();
+        release.join().unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"new");
+    }
 }
