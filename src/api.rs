@@ -47,16 +47,7 @@ pub fn session_token(
     paths: &Paths,
     store: StoreChoice,
 ) -> anyhow::Result<Secret> {
-    let opened =
-        token_store::open(store, paths, session::keyring_patience(false)).map_err(|e| {
-            UserError::failure(
-                e.to_string(),
-                format!(
-                    "set `{}=file`, or unlock the keyring",
-                    env_vars::GW_TOKEN_STORE
-                ),
-            )
-        })?;
+    let opened = open_store(paths, store)?;
     let ctx = Context {
         config,
         profile,
@@ -68,6 +59,19 @@ pub fn session_token(
         &Request::new(MinTtl::Default, crate::session::login_policy(false, false)),
     )?;
     Ok(token.access_token)
+}
+
+/// The store `store` names, opened as an attended `gw` would open it.
+fn open_store(paths: &Paths, store: StoreChoice) -> Result<token_store::Opened, UserError> {
+    token_store::open(store, paths, session::keyring_patience(false)).map_err(|e| {
+        UserError::failure(
+            e.to_string(),
+            format!(
+                "set `{}=file`, or unlock the keyring",
+                env_vars::GW_TOKEN_STORE
+            ),
+        )
+    })
 }
 
 /// Store `token` (valid until `expires_at`, Unix seconds) as `profile`'s session, as a sign-in
@@ -111,16 +115,7 @@ pub async fn client_token(
     store: StoreChoice,
     label: &str,
 ) -> anyhow::Result<Secret> {
-    let opened =
-        token_store::open(store, paths, session::keyring_patience(false)).map_err(|e| {
-            UserError::failure(
-                e.to_string(),
-                format!(
-                    "set `{}=file`, or unlock the keyring",
-                    env_vars::GW_TOKEN_STORE
-                ),
-            )
-        })?;
+    let opened = open_store(paths, store)?;
     let place = client::Place {
         store: opened.store.as_ref(),
         paths,

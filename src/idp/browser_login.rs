@@ -141,24 +141,35 @@ pub fn authorization_url(
 mod tests {
     use super::*;
 
-    #[test]
-    fn an_authorization_endpoint_with_a_query_keeps_it() {
-        let idp = crate::config::Config::parse(
+    fn idp() -> IdpSettings {
+        crate::config::Config::parse(
             "[profiles.p]\ndatabricks_host = \"https://h\"\n[profiles.p.idp]\nkind = \"oidc\"\nissuer = \"https://idp\"\nclient_id = \"c\"\n",
             std::path::Path::new("c.toml"),
         )
         .unwrap()
         .profiles["p"]
         .idp
-        .clone();
-        let meta = ProviderMetadata {
+        .clone()
+    }
+
+    fn meta(authorization_endpoint: &str, token_endpoint: &str) -> ProviderMetadata {
+        ProviderMetadata {
             issuer: "https://idp".into(),
-            authorization_endpoint: "https://idp/authorize?p=B2C_1_signin".into(),
-            token_endpoint: "https://idp/token?p=B2C_1_signin".into(),
+            authorization_endpoint: authorization_endpoint.into(),
+            token_endpoint: token_endpoint.into(),
             jwks_uri: None,
             device_authorization_endpoint: None,
             authorization_response_iss_parameter_supported: false,
-        };
+        }
+    }
+
+    #[test]
+    fn an_authorization_endpoint_with_a_query_keeps_it() {
+        let idp = idp();
+        let meta = meta(
+            "https://idp/authorize?p=B2C_1_signin",
+            "https://idp/token?p=B2C_1_signin",
+        );
         let url = authorization_url(
             &meta,
             &idp,
@@ -174,23 +185,9 @@ mod tests {
 
     #[test]
     fn an_oidc_request_carries_nonce_and_one_openid_scope_and_a_plain_one_neither() {
-        let mut idp = crate::config::Config::parse(
-            "[profiles.p]\ndatabricks_host = \"https://h\"\n[profiles.p.idp]\nkind = \"oidc\"\nissuer = \"https://idp\"\nclient_id = \"c\"\n",
-            std::path::Path::new("c.toml"),
-        )
-        .unwrap()
-        .profiles["p"]
-        .idp
-        .clone();
+        let mut idp = idp();
         idp.scopes = vec!["openid".into(), "offline_access".into()];
-        let meta = ProviderMetadata {
-            issuer: "https://idp".into(),
-            authorization_endpoint: "https://idp/authorize".into(),
-            token_endpoint: "https://idp/token".into(),
-            jwks_uri: None,
-            device_authorization_endpoint: None,
-            authorization_response_iss_parameter_supported: false,
-        };
+        let meta = meta("https://idp/authorize", "https://idp/token");
         let secrets = AuthRequestSecrets::generate();
         let query = |idp: &IdpSettings, with_nonce| -> std::collections::HashMap<String, String> {
             let url = authorization_url(&meta, idp, "http://127.0.0.1:5/cb", &secrets, with_nonce);
